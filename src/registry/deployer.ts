@@ -1,0 +1,54 @@
+import type { ModelPin } from '../inference/pin.js'
+
+/**
+ * The deployer port: how the registry makes Lambda serve a release. The registry owns every rule (which version,
+ * when, what history says); a deployer only does the mechanical steps. The real one is src/deploy (AWS Lambda API
+ * through @aws-sdk/client-lambda; the local runtime speaks the same API). A model with no `functionName` has no
+ * deploy target and its aliases are registry-only.
+ */
+
+/** Where a model is served: a function and the Lambda alias that the model's deploy alias drives. */
+export interface DeployTarget { functionName: string, functionAlias: string }
+
+/** A release as the deployer needs it: model and number go into the version's description, the pin configures it. */
+export interface ReleaseBuild { model: string, release: number, pin: ModelPin }
+
+/** A canary split of the alias: `weight` (0..1) of invocations go to `functionVersion`. */
+export interface CanaryRoute { functionVersion: string, weight: number }
+
+/** What the Lambda alias serves right now, read back from Lambda (the truth for what serves). */
+export interface LiveAlias {
+  functionVersion: string
+  pin: ModelPin | undefined
+  canary: (CanaryRoute & { pin: ModelPin | undefined }) | null
+}
+
+export interface InvokeResult {
+  /** set when the function failed (`Unhandled` or `Handled`, as Lambda reports it) */
+  functionError?: string | undefined
+  /** the function's JSON response, or its error payload `{errorType, errorMessage}` */
+  payload: unknown
+}
+
+/** Thrown by a deployer when a step fails; `step` names it (e.g. `update-function-configuration`, `publish-version`). */
+export class DeployStepError extends Error {
+  constructor (readonly step: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'DeployStepError'
+  }
+}
+
+export interface Deployer {
+  /**
+   * A published function version serving `build`: `knownVersion` when it still exists (no configuration update, no
+   * new version), otherwise the release's pin is written to the function's environment (every other variable kept),
+   * the update awaited, and a new version published whose description names model and release.
+   */
+  publish (target: DeployTarget, build: ReleaseBuild, knownVersion?: string): Promise<{ functionVersion: string, published: boolean }>
+  /** Points the Lambda alias at `functionVersion`, with `canary` as its only additional routing (none when omitted). */
+  route (target: DeployTarget, functionVersion: string, canary?: CanaryRoute): Promise<void>
+  /** Reads the Lambda alias and the pins of the versions it routes to. */
+  readLive (target: DeployTarget): Promise<LiveAlias>
+  /** Invokes the function (at `qualifier`, default the target's alias) with `payload`, synchronously. */
+  invoke (target: DeployTarget, payload: unknown, qualifier?: string): Promise<InvokeResult>
+}

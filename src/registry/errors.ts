@@ -1,0 +1,41 @@
+/**
+ * Domain errors. Each carries a stable `code` (documented in the README); the API maps each code to exactly one
+ * HTTP status in src/api (see `STATUS_BY_CODE` there). Messages are written for the person who sent the request.
+ */
+export abstract class RegistryError extends Error {
+  abstract readonly code: string
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** A body, query or name that is malformed (400). */
+export class InvalidInputError extends RegistryError { readonly code = 'invalid_input' }
+/** The model in the path does not exist (404). */
+export class ModelNotFoundError extends RegistryError { readonly code = 'model_not_found' }
+/** A model with that name exists already (409). */
+export class ModelExistsError extends RegistryError { readonly code = 'model_exists' }
+/** The release number in the path does not exist (404). */
+export class ReleaseNotFoundError extends RegistryError { readonly code = 'release_not_found' }
+/** The alias in the path does not exist (404). */
+export class AliasNotFoundError extends RegistryError { readonly code = 'alias_not_found' }
+/** A release number named in a body does not exist (422). */
+export class UnknownReleaseError extends RegistryError { readonly code = 'unknown_release' }
+/** An S3 version named in a body does not exist (422); the message names the bucket, key and VersionId. */
+export class VersionNotFoundError extends RegistryError { readonly code = 'version_not_found' }
+/** The operation needs a Lambda function but the model has none (422). */
+export class NotDeployedError extends RegistryError { readonly code = 'not_deployed' }
+/** The promotion gate rejected the candidate (422). */
+export class GateRejectedError extends RegistryError { readonly code = 'gate_rejected' }
+/** Another move of the same alias is in flight and the request had no If-Match (409). */
+export class AliasBusyError extends RegistryError { readonly code = 'alias_busy' }
+/** The If-Match revision is stale, or a move to it is already in flight (412). */
+export class RevisionMismatchError extends RegistryError { readonly code = 'revision_mismatch' }
+/** Lambda failed while the alias was being pushed; the registry alias did not move (502). */
+export class DeployFailedError extends RegistryError {
+  readonly code = 'deploy_failed'
+  constructor (readonly step: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+  }
+}

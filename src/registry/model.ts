@@ -1,0 +1,79 @@
+/** The registry's domain types: what the API returns and what the service takes. No I/O here. */
+
+export type ArtifactKind = 'weights' | 'labels'
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = ['weights', 'labels']
+
+export type Role = 'viewer' | 'promoter' | 'admin'
+/** Roles nest: each one may do everything the ones before it may. */
+export const ROLES: readonly Role[] = ['viewer', 'promoter', 'admin']
+
+export interface S3Location { bucket: string, key: string }
+
+export interface Model {
+  name: string
+  bucket: string
+  weightsKey: string
+  labelsKey: string
+  /** the Lambda function that serves the deploy alias; null for a registry-only model */
+  functionName: string | null
+  /** the Lambda alias that the deploy alias drives (default `live`) */
+  functionAlias: string
+  /** the registry alias that drives the Lambda alias (default `production`); every other alias is registry-only */
+  deployAlias: string
+  /** images the candidate must classify without error before an alias moves to it */
+  gateImages: S3Location[]
+  createdAt: string
+  updatedAt: string
+}
+
+/** One S3 object version (or delete marker) of a model's weights or labels key. */
+export interface ArtifactVersion {
+  versionId: string
+  isLatest: boolean
+  lastModified: string
+  size: number | null
+  etag: string | null
+  deleteMarker: boolean
+  /** lowercase hex, from the object's `sha256` user metadata or the registry's records, when known */
+  sha256: string | null
+}
+
+export interface Release {
+  model: string
+  number: number
+  weightsVersionId: string
+  labelsVersionId: string
+  weightsSha256: string
+  labelsSha256: string
+  weightsSize: number
+  labelsSize: number
+  notes: string | null
+  createdAt: string
+  createdBy: string
+}
+
+export interface CanaryState { release: number, weight: number }
+
+export interface Alias {
+  model: string
+  alias: string
+  release: number
+  revision: number
+  updatedAt: string
+  canary: CanaryState | null
+}
+
+export type HistoryAction = 'promote' | 'rollback' | 'canary-start' | 'canary-promote' | 'canary-abort' | 'reconcile'
+export type HistoryOutcome = 'succeeded' | 'failed' | 'rejected'
+
+export interface HistoryEntry {
+  at: string
+  actor: string
+  action: HistoryAction
+  fromRelease: number | null
+  toRelease: number | null
+  reason: string | null
+  outcome: HistoryOutcome
+  /** what failed or what was adopted; free text for people, null when there is nothing to add */
+  detail: string | null
+}
