@@ -1,0 +1,188 @@
+import {
+  CreateAliasCommand, GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient,
+  PublishVersionCommand, ResourceNotFoundException, UpdateAliasCommand, UpdateFunctionConfigurationCommand,
+  waitUntilFunctionUpdatedV2, type AliasConfiguration,
+} from '@aws-sdk/client-lambda'
+import type { Logger } from 'pino'
+import { pinFromEnvironment, pinToEnvironment, type ModelPin } from '../inference/pin.js'
+import {
+  DeployStepError, type CanaryRoute, type Deployer, type DeployTarget, type InvokeResult, type LiveAlias,
+  type ReleaseBuild,
+} from '../registry/deployer.js'
+
+export interface LambdaDeployerOptions {
+  lambda: LambdaClient
+  logger?: Logger | undefined
+  /** how long to wait for a configuration update to finish before giving up (AWS usually needs a few seconds) */
+  updateTimeoutSeconds?: number
+}
+
+/**
+ * The Deployer over the AWS Lambda API. Each release becomes its own published version whose environment carries
+ * the release's pin; the function's alias points at it. The local runtime speaks the same API, so this is the code
+ * path production runs.
+ */
+export class LambdaDeployer implements Deployer {
+  readonly #lambda: LambdaClient
+  readonly #logger: Logger | undefined
+  readonly #updateTimeoutSeconds: number
+
+  constructor (options: LambdaDeployerOptions) {
+    this.#lambda = options.lambda
+    this.#logger = options.logger
+    this.#updateTimeoutSeconds = options.updateTimeoutSeconds ?? 120
+  }
+
+  async publish (target: DeployTarget, build: ReleaseBuild, knownVersion?: string): Promise<{ functionVersion: string, published: boolean }> {
+    const log = this.#logger?.child({ function: target.functionName, model: build.model, release: build.release })
+    if (knownVersion !== undefined) {
+      const existing = await this.#versionPin(target.functionName, knownVersion)
+      if (existing !== undefined && samePin(existing, build.pin)) {
+        log?.info({ functionVersion: knownVersion }, 'reusing the published version of this release')
+        return { functionVersion: knownVersion, published: false }
+      }
+      log?.warn({ functionVersion: knownVersion }, 'the version published for this release is gone or changed; publishing again')
+    }
+
+    const current = await step('get-function-configuration', () =>
+      this.#lambda.send(new GetFunctionConfigurationCommand({ FunctionName: target.functionName })))
+    // Every variable that is not part of the pin stays as it is (output bucket, cache limits, endpoints...).
+    const variables = { ...current.Environment?.Variables, ...pinToEnvironment(build.pin) }
+    await step('update-function-configuration', () =>
+      this.#lambda.send(new UpdateFunctionConfigurationCommand({
+        FunctionName: target.functionName,
+        Environment: { Variables: variables },
+        RevisionId: current.RevisionId,
+      })))
+    await step('wait-function-updated', async () => {
+      const result = await waitUntilFunctionUpdatedV2(
+        { client: this.#lambda, maxWaitTime: this.#updateTimeoutSeconds, minDelay: 1, maxDelay: 2 },
+        { FunctionName: target.functionName },
+      )
+      if (result.state !== 'SUCCESS') throw new Error(`the configuration update ended in state ${result.state}`)
+    })
+    const published = await step('publish-version', () =>
+      this.#lambda.send(new PublishVersionCommand({
+        FunctionName: target.functionName,
+        Description: `modelpin ${build.model} release ${build.release}`,
+      })))
+    if (published.Version === undefined || published.Version === '$LATEST') {
+      throw new DeployStepError('publish-version', `Lambda published no numbered version of ${target.functionName}`)
+    }
+    const pin = pinFromEnvironment(published.Environment?.Variables ?? {})
+    if (pin === undefined || !samePin(pin, build.pin)) {
+      // Someone changed the function between our update and the publish; serving that version would be a lie.
+      throw new DeployStepError('publish-version',
+        `version ${published.Version} of ${target.functionName} does not carry release ${build.release}'s pin (concurrent change?)`)
+    }
+    log?.info({ functionVersion: published.Version }, 'published a version for this release')
+    return { functionVersion: published.Version, published: true }
+  }
+
+  async route (target: DeployTarget, functionVersion: string, canary?: CanaryRoute): Promise<void> {
+    const routing = { AdditionalVersionWeights: canary === undefined ? {} : { [canary.functionVersion]: canary.weight } }
+    const alias = await step('get-alias', () => this.#getAlias(target))
+    if (alias === undefined) {
+      await step('create-alias', () => this.#lambda.send(new CreateAliasCommand({
+        FunctionName: target.functionName,
+        Name: target.functionAlias,
+        FunctionVersion: functionVersion,
+        RoutingConfig: routing,
+      })))
+    } else {
+      await step('update-alias', () => this.#lambda.send(new UpdateAliasCommand({
+        FunctionName: target.functionName,
+        Name: target.functionAlias,
+        FunctionVersion: functionVersion,
+        RoutingConfig: routing,
+        RevisionId: alias.RevisionId,
+      })))
+    }
+    this.#logger?.info({ function: target.functionName, alias: target.functionAlias, functionVersion, canary }, 'alias moved')
+  }
+
+  async readLive (target: DeployTarget): Promise<LiveAlias> {
+    const alias = await step('get-alias', () => this.#getAlias(target))
+    if (alias?.FunctionVersion === undefined) {
+      throw new DeployStepError('get-alias', `alias ${target.functionAlias} of ${target.functionName} does not exist`)
+    }
+    const weights = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {})
+    const [main, canaryPin] = await Promise.all([
+      this.#versionPin(target.functionName, alias.FunctionVersion),
+      weights[0] === undefined ? undefined : this.#versionPin(target.functionName, weights[0][0]),
+    ])
+    return {
+      functionVersion: alias.FunctionVersion,
+      pin: main,
+      canary: weights[0] === undefined ? null : { functionVersion: weights[0][0], weight: weights[0][1], pin: canaryPin },
+    }
+  }
+
+  async invoke (target: DeployTarget, payload: unknown, qualifier?: string): Promise<InvokeResult> {
+    const response = await step('invoke', () => this.#lambda.send(new InvokeCommand({
+      FunctionName: target.functionName,
+      Qualifier: qualifier ?? target.functionAlias,
+      Payload: Buffer.from(JSON.stringify(payload)),
+    })))
+    const text = response.Payload === undefined ? '' : Buffer.from(response.Payload).toString('utf8')
+    let body: unknown = null
+    try {
+      body = text === '' ? null : JSON.parse(text)
+    } catch {
+      body = text
+    }
+    return { functionError: response.FunctionError, payload: body }
+  }
+
+  async #getAlias (target: DeployTarget): Promise<AliasConfiguration | undefined> {
+    try {
+      return await this.#lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.functionAlias }))
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined
+      throw error
+    }
+  }
+
+  /** The pin in a published version's environment; undefined when the version does not exist or carries none. */
+  async #versionPin (functionName: string, version: string): Promise<ModelPin | undefined> {
+    try {
+      const config = await this.#lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: version }))
+      return pinFromEnvironment(config.Environment?.Variables ?? {})
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined
+      throw new DeployStepError('get-function-configuration', `cannot read version ${version} of ${functionName}: ${messageOf(error)}`, { cause: error })
+    }
+  }
+}
+
+/** Two pins name the same objects (digests compared when both carry one). */
+export function samePin (a: ModelPin, b: ModelPin): boolean {
+  return a.bucket === b.bucket && a.weightsKey === b.weightsKey && a.labelsKey === b.labelsKey &&
+    a.weightsVersionId === b.weightsVersionId && a.labelsVersionId === b.labelsVersionId &&
+    (a.weightsSha256 ?? b.weightsSha256) === (b.weightsSha256 ?? a.weightsSha256) &&
+    (a.labelsSha256 ?? b.labelsSha256) === (b.labelsSha256 ?? a.labelsSha256)
+}
+
+async function step<T> (name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    if (error instanceof DeployStepError) throw error
+    throw new DeployStepError(name, `${name} failed: ${messageOf(error)}`, { cause: error })
+  }
+}
+
+function messageOf (error: unknown): string {
+  if (error instanceof Error) return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`
+  return String(error)
+}
+
+/** A Lambda client for `endpoint` (the local runtime) or AWS when undefined; credentials from the SDK's chain. */
+export function createLambdaClient (options: { endpoint?: string | undefined, region: string }): LambdaClient {
+  return new LambdaClient({
+    region: options.region,
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    // a promotion must fail fast and clearly when Lambda is unreachable, not hang on retries
+    maxAttempts: 2,
+  })
+}
