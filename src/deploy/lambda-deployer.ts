@@ -57,7 +57,7 @@ export class LambdaDeployer implements Deployer {
     await step('wait-function-updated', async () => {
       const result = await waitUntilFunctionUpdatedV2(
         { client: this.#lambda, maxWaitTime: this.#updateTimeoutSeconds, minDelay: 1, maxDelay: 2 },
-        { FunctionName: target.functionName },
+        { FunctionName: target.functionName }
       )
       if (result.state !== 'SUCCESS') throw new Error(`the configuration update ended in state ${result.state}`)
     })
