@@ -1,7 +1,7 @@
 import {
   CreateAliasCommand, GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient,
   PublishVersionCommand, ResourceNotFoundException, UpdateAliasCommand, UpdateFunctionConfigurationCommand,
-  waitUntilFunctionUpdatedV2, type AliasConfiguration,
+  type AliasConfiguration,
 } from '@aws-sdk/client-lambda'
 import type { Logger } from 'pino'
 import { pinFromEnvironment, pinToEnvironment, type ModelPin } from '../inference/pin.js'
@@ -54,13 +54,7 @@ export class LambdaDeployer implements Deployer {
         Environment: { Variables: variables },
         RevisionId: current.RevisionId,
       })))
-    await step('wait-function-updated', async () => {
-      const result = await waitUntilFunctionUpdatedV2(
-        { client: this.#lambda, maxWaitTime: this.#updateTimeoutSeconds, minDelay: 1, maxDelay: 2 },
-        { FunctionName: target.functionName }
-      )
-      if (result.state !== 'SUCCESS') throw new Error(`the configuration update ended in state ${result.state}`)
-    })
+    await step('wait-function-updated', () => this.#waitUntilUpdated(target.functionName))
     const published = await step('publish-version', () =>
       this.#lambda.send(new PublishVersionCommand({
         FunctionName: target.functionName,
@@ -132,6 +126,25 @@ export class LambdaDeployer implements Deployer {
       body = text
     }
     return { functionError: response.FunctionError, payload: body }
+  }
+
+  /**
+   * Polls until the last configuration update is done. Like the SDK's `waitUntilFunctionUpdatedV2`, but starting at
+   * 100 ms instead of whole seconds: a local update settles in milliseconds and AWS's in one to a few seconds.
+   */
+  async #waitUntilUpdated (functionName: string): Promise<void> {
+    const deadline = Date.now() + this.#updateTimeoutSeconds * 1000
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      const config = await this.#lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }))
+      if (config.LastUpdateStatus === 'Successful' || config.LastUpdateStatus === undefined) return
+      if (config.LastUpdateStatus === 'Failed') {
+        throw new Error(`the configuration update failed: ${config.LastUpdateStatusReason ?? 'no reason given'}`)
+      }
+      if (Date.now() + delay > deadline) {
+        throw new Error(`the configuration update was still ${config.LastUpdateStatus} after ${this.#updateTimeoutSeconds} s`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay))
+    }
   }
 
   async #getAlias (target: DeployTarget): Promise<AliasConfiguration | undefined> {
