@@ -1,0 +1,196 @@
+import { mkdirSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
+import { dirname, extname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import Database from 'better-sqlite3'
+import {
+  Kysely, Migrator, PostgresDialect, SqliteDialect, sql,
+  type ColumnType, type Generated, type Migration, type MigrationProvider,
+} from 'kysely'
+import pg from 'pg'
+import type { Logger } from 'pino'
+
+/** Row types of the registry's tables (snake_case, as in migrations/). Timestamps are ISO-8601 text. */
+export interface ModelsTable {
+  name: string
+  bucket: string
+  weights_key: string
+  labels_key: string
+  function_name: string | null
+  function_alias: string
+  deploy_alias: string
+  /** JSON text: `[{bucket, key}]` */
+  gate_images: string
+  created_at: string
+  updated_at: string
+}
+
+export interface ReleasesTable {
+  model: string
+  number: number
+  weights_version_id: string
+  labels_version_id: string
+  weights_sha256: string
+  labels_sha256: string
+  weights_size: number
+  labels_size: number
+  notes: string | null
+  created_at: string
+  created_by: string
+}
+
+export interface AliasesTable {
+  model: string
+  name: string
+  /** null while the alias's first move has not succeeded yet */
+  release: number | null
+  revision: number
+  updated_at: string
+  /** the Lambda version serving `release` (deploy alias only) */
+  function_version: string | null
+  canary_release: number | null
+  canary_weight: number | null
+  canary_function_version: string | null
+  /** held by the one move in flight; a lock whose expiry has passed is free */
+  lock_token: string | null
+  lock_expires_at: string | null
+}
+
+export interface AliasHistoryTable {
+  id: Generated<number>
+  model: string
+  alias: string
+  at: string
+  actor: string
+  action: string
+  from_release: number | null
+  to_release: number | null
+  reason: string | null
+  outcome: string
+  detail: string | null
+}
+
+export interface ApiTokensTable {
+  token_sha256: string
+  name: string
+  role: string
+  created_at: string
+}
+
+export interface DeploymentsTable {
+  model: string
+  release: number
+  function_name: string
+  /** the Lambda version published for this release; a rollback reuses it */
+  function_version: string
+  created_at: ColumnType<string, string, never>
+}
+
+export interface RegistrySchema {
+  models: ModelsTable
+  releases: ReleasesTable
+  aliases: AliasesTable
+  alias_history: AliasHistoryTable
+  api_tokens: ApiTokensTable
+  deployments: DeploymentsTable
+}
+
+export interface RegistryDatabase {
+  db: Kysely<RegistrySchema>
+  dialect: 'sqlite' | 'postgres'
+  close (): Promise<void>
+}
+
+/** The default registry database: a SQLite file under `.modelpin/` (relative to the working directory). */
+export const DEFAULT_DATABASE_URL = 'sqlite:.modelpin/registry.db'
+
+/** How long a SQLite connection waits for another process's write lock before failing with SQLITE_BUSY. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000
+
+/** PostgreSQL type id of int8 (bigint, and what count(*) returns). */
+const PG_INT8_OID = 20
+
+/**
+ * Opens the registry database named by `url`: `postgres://` or `postgresql://` is a PostgreSQL pool, `sqlite:<path>`
+ * or a plain path a SQLite file (its folder is created). Does not migrate: call `migrateToLatest`.
+ */
+export async function openDatabase (url: string, options: { logger?: Logger } = {}): Promise<RegistryDatabase> {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      // Sizes are bigint; they stay far below 2^53, so numbers are exact and keep both dialects' rows alike.
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') => oid === PG_INT8_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      },
+    })
+    // An idle client losing its server must not crash the process; the next query reports the failure.
+    pool.on('error', (error) => { options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed') })
+    const db = new Kysely<RegistrySchema>({ dialect: new PostgresDialect({ pool }) })
+    return { db, dialect: 'postgres', close: () => db.destroy() }
+  }
+  const path = sqlitePath(url)
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const database = new Database(path)
+  database.pragma('journal_mode = WAL')
+  database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)
+  database.pragma('foreign_keys = ON')
+  const db = new Kysely<RegistrySchema>({ dialect: new SqliteDialect({ database }) })
+  return { db, dialect: 'sqlite', close: () => db.destroy() }
+}
+
+function sqlitePath (url: string): string {
+  if (!url.startsWith('sqlite:')) return url
+  const rest = url.slice('sqlite:'.length)
+  // sqlite:///abs/path.db and sqlite://rel.db are common spellings too
+  return rest.startsWith('//') ? rest.slice(2) : rest
+}
+
+/** Where the migration files live: `migrations/` at the project root (also from the compiled `dist/src/registry`). */
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations/', import.meta.url))
+
+/** Imports every migration file of a folder; the name is the file name without its extension (same for .ts and .js). */
+export class FolderMigrationProvider implements MigrationProvider {
+  constructor (private readonly folder: string = MIGRATIONS_FOLDER) {}
+
+  async getMigrations (): Promise<Record<string, Migration>> {
+    const files = (await readdir(this.folder))
+      .filter((file) => /\.(ts|js|mts|mjs)$/.test(file) && !/\.d\.m?ts$/.test(file))
+      .sort()
+    const migrations: Record<string, Migration> = {}
+    for (const file of files) {
+      const name = file.slice(0, -extname(file).length)
+      const module = await import(pathToFileURL(join(this.folder, file)).href) as Partial<Migration>
+      if (typeof module.up !== 'function') throw new Error(`migration ${file} exports no up() function`)
+      if (migrations[name] !== undefined) throw new Error(`two migration files are named ${name}`)
+      migrations[name] = module as Migration
+    }
+    return migrations
+  }
+}
+
+/** Applies every pending migration; returns the names applied by this call, throws naming the one that failed. */
+export async function migrateToLatest (db: Kysely<RegistrySchema>, provider: MigrationProvider = new FolderMigrationProvider()): Promise<string[]> {
+  const migrator = new Migrator({ db, provider })
+  const { error, results = [] } = await migrator.migrateToLatest()
+  if (error !== undefined) {
+    const failed = results.find((result) => result.status === 'Error')
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new Error(failed === undefined
+      ? `database migration failed: ${reason}`
+      : `database migration ${failed.migrationName} failed: ${reason}`, { cause: error })
+  }
+  return results.filter((result) => result.status === 'Success').map((result) => result.migrationName)
+}
+
+/** A trivial query proving the database answers (for readiness checks). */
+export async function pingDatabase (db: Kysely<RegistrySchema>): Promise<void> {
+  await sql`select 1`.execute(db)
+}
+
+/** True when `error` is a unique or primary-key violation on either dialect. */
+export function isUniqueViolation (error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE'
+}
