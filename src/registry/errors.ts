@@ -39,3 +39,14 @@ export class DeployFailedError extends RegistryError {
     super(message, options)
   }
 }
+/** The model's bucket does not exist in S3 (422). */
+export class BucketNotFoundError extends RegistryError { readonly code = 'bucket_not_found' }
+/** A canary step (promote, abort) on an alias that runs no canary (400: nothing to promote or abort). */
+export class NoCanaryError extends RegistryError { readonly code = 'no_canary' }
+/** The function answered a prediction with an error (422): bad image, unknown version... as the function says. */
+export class PredictionFailedError extends RegistryError {
+  readonly code = 'prediction_failed'
+  constructor (readonly errorType: string, readonly errorMessage: string, options?: ErrorOptions) {
+    super(`the function failed: ${errorType}: ${errorMessage}`, options)
+  }
+}
