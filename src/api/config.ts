@@ -1,0 +1,106 @@
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { s3SettingsFromEnv, type S3Settings } from '../aws/s3-client.js'
+
+/** Everything the admin API reads from its environment, validated once at start-up. */
+export interface ApiConfig {
+  host: string
+  port: number
+  /** where the SQLite database (by default) and the admin token file live */
+  dataDir: string
+  /** `sqlite:<path>` or `postgres://...` */
+  databaseUrl: string
+  /** the admin token to bootstrap; undefined means reuse `<dataDir>/admin-token` or generate one */
+  adminToken: string | undefined
+  /** where uploads are spooled while they are hashed, before they go to S3 */
+  uploadTmpDir: string
+  logLevel: string
+  s3: S3Settings
+  /** the Lambda API endpoint (the local runtime's URL locally); undefined means AWS Lambda in the S3 region */
+  lambdaEndpoint: string | undefined
+}
+
+export interface ApiVariable {
+  name: string
+  default: string
+  description: string
+}
+
+/**
+ * Every environment variable the admin API reads, with its default and meaning: the source for the README's
+ * configuration table, so a variable is added here and there together.
+ */
+export const API_ENVIRONMENT: readonly ApiVariable[] = [
+  { name: 'MODELPIN_API_HOST', default: '127.0.0.1', description: 'interface the admin API listens on' },
+  { name: 'MODELPIN_API_PORT', default: '3000', description: 'port the admin API listens on (0 picks a free one)' },
+  { name: 'MODELPIN_DATA_DIR', default: '.modelpin', description: 'directory for the SQLite database and the admin token file' },
+  { name: 'DATABASE_URL', default: 'sqlite:<MODELPIN_DATA_DIR>/registry.db', description: 'registry database: `sqlite:<path>`, or `postgres://...` for PostgreSQL (several API replicas)' },
+  { name: 'MODELPIN_ADMIN_TOKEN', default: '(unset)', description: 'admin token to bootstrap; unset: reuse `<MODELPIN_DATA_DIR>/admin-token`, or generate one and write it there' },
+  { name: 'MODELPIN_UPLOAD_TMP_DIR', default: '(the OS temporary directory)', description: 'where uploads are spooled and hashed before they go to S3' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'pino log level (trace, debug, info, warn, error, fatal, silent)' },
+  { name: 'AWS_ENDPOINT_URL_S3', default: '(AWS S3)', description: 'S3 endpoint, e.g. `http://127.0.0.1:7480` for the local radosgw' },
+  { name: 'S3_FORCE_PATH_STYLE', default: 'true with a custom endpoint, else false', description: 'path-style bucket addressing (`true` or `false`)' },
+  { name: 'S3_CHECKSUMS', default: 'when_required with a custom endpoint, else when_supported', description: 'SDK flexible checksums; radosgw needs `when_required`' },
+  { name: 'AWS_REGION', default: 'us-east-1', description: 'AWS region of S3 and Lambda' },
+  { name: 'AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY', default: '(the SDK\'s credential chain)', description: 'credentials for S3 and Lambda; any source of the AWS SDK\'s default chain works' },
+  { name: 'AWS_ENDPOINT_URL_LAMBDA', default: '(AWS Lambda)', description: 'Lambda API endpoint, e.g. `http://127.0.0.1:9001` for the local runtime' },
+]
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
+/** Builds the API's configuration from `env`; throws an error naming the variable when one is wrong. */
+export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const dataDir = resolve(nonEmpty(env.MODELPIN_DATA_DIR) ?? '.modelpin')
+  const databaseUrl = nonEmpty(env.DATABASE_URL) ?? `sqlite:${join(dataDir, 'registry.db')}`
+  if (!/^sqlite:.+/.test(databaseUrl) && !/^postgres(ql)?:\/\/.+/.test(databaseUrl)) {
+    throw new Error(`DATABASE_URL must be "sqlite:<path>" or "postgres://...", got "${redactUrl(databaseUrl)}"`)
+  }
+  const adminToken = nonEmpty(env.MODELPIN_ADMIN_TOKEN)
+  if (adminToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(adminToken)) {
+    throw new Error('MODELPIN_ADMIN_TOKEN must be at least 16 printable characters with no spaces')
+  }
+  const logLevel = nonEmpty(env.LOG_LEVEL) ?? 'info'
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
+  }
+  const lambdaEndpoint = nonEmpty(env.AWS_ENDPOINT_URL_LAMBDA) ?? nonEmpty(env.AWS_ENDPOINT_URL)
+  if (lambdaEndpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_LAMBDA', lambdaEndpoint)
+  const s3 = s3SettingsFromEnv(env)
+  if (s3.endpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_S3', s3.endpoint)
+  return {
+    host: nonEmpty(env.MODELPIN_API_HOST) ?? '127.0.0.1',
+    port: port('MODELPIN_API_PORT', nonEmpty(env.MODELPIN_API_PORT) ?? '3000'),
+    dataDir,
+    databaseUrl,
+    adminToken,
+    uploadTmpDir: resolve(nonEmpty(env.MODELPIN_UPLOAD_TMP_DIR) ?? tmpdir()),
+    logLevel,
+    s3,
+    lambdaEndpoint,
+  }
+}
+
+function port (name: string, value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 65535) throw new Error(`${name} must be a port number (0 to 65535), got "${value}"`)
+  return n
+}
+
+function requireHttpUrl (name: string, value: string): void {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new Error(`${name} must be a URL, got "${value}"`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${name} must be an http(s) URL, got "${value}"`)
+}
+
+/** A database URL without its password, for error messages. */
+function redactUrl (value: string): string {
+  return value.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+}
+
+function nonEmpty (value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}

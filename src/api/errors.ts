@@ -1,0 +1,49 @@
+/**
+ * Every error code the admin API answers with, its HTTP status and what it means. This is the one place where a
+ * code becomes a status: the registry's domain errors carry the code, `ApiError` carries the codes that only HTTP
+ * knows (token, routing, body parsing), and the app's single error handler looks the status up here. The README's
+ * error table is this list.
+ */
+export const ERROR_CODES = {
+  invalid_input: { status: 400, meaning: 'a body, query, header or name is malformed; the message says which field and why' },
+  invalid_json: { status: 400, meaning: 'the body is not valid JSON' },
+  empty_body: { status: 400, meaning: 'an upload arrived with no body' },
+  unauthorized: { status: 401, meaning: 'no bearer token, or a token the registry does not know' },
+  forbidden: { status: 403, meaning: 'the token\'s role is too low for this route' },
+  not_found: { status: 404, meaning: 'no such route' },
+  model_not_found: { status: 404, meaning: 'the model in the path does not exist' },
+  release_not_found: { status: 404, meaning: 'the release number in the path does not exist' },
+  alias_not_found: { status: 404, meaning: 'the alias in the path does not exist' },
+  model_exists: { status: 409, meaning: 'a model with that name is already registered' },
+  no_canary: { status: 400, meaning: 'a canary step (promote, abort) on an alias that runs no canary' },
+  alias_busy: { status: 409, meaning: 'another move of this alias is in flight and the request had no If-Match' },
+  revision_mismatch: { status: 412, meaning: 'the If-Match revision is not the alias\'s current revision (or a move to it is in flight)' },
+  unsupported_media_type: { status: 415, meaning: 'this route does not accept the request\'s Content-Type' },
+  unknown_release: { status: 422, meaning: 'a release number named in the body does not exist' },
+  version_not_found: { status: 422, meaning: 'an S3 version named in the body does not exist (the message names bucket, key and VersionId)' },
+  not_deployed: { status: 422, meaning: 'the operation needs a Lambda function and the model has none' },
+  gate_rejected: { status: 422, meaning: 'the promotion gate rejected the candidate release' },
+  bucket_not_found: { status: 422, meaning: 'the model\'s bucket does not exist in S3' },
+  prediction_failed: { status: 422, meaning: 'the function answered the prediction with an error (its errorType and errorMessage are in the message)' },
+  internal: { status: 500, meaning: 'an unexpected failure; details are in the server log, never in the answer' },
+  deploy_failed: { status: 502, meaning: 'Lambda failed while the alias was pushed; the alias did not move (the message names the failed step)' },
+} as const satisfies Record<string, { status: number, meaning: string }>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** The HTTP status of each error code (derived from ERROR_CODES, so the two cannot disagree). */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.fromEntries(
+  Object.entries(ERROR_CODES).map(([code, { status }]) => [code, status])
+) as Record<ErrorCode, number>
+
+/** An error that only the HTTP layer knows about (token, routing, body); its status comes from STATUS_BY_CODE. */
+export class ApiError extends Error {
+  constructor (readonly code: ErrorCode, message: string) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+export function isErrorCode (code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code)
+}

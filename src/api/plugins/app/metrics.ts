@@ -1,0 +1,63 @@
+import fp from 'fastify-plugin'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { HistoryAction } from '../../../registry/model.js'
+import type { ErrorCode } from '../../errors.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: { registry: Registry }
+  }
+  interface FastifyReply {
+    /** the error code this reply answered with (set by the app's error handler), null on success */
+    errorCode: ErrorCode | null
+  }
+  interface FastifyContextConfig {
+    /** set on the routes that move an alias, so the promotions counter knows which action a request was */
+    aliasAction?: HistoryAction
+  }
+}
+
+/**
+ * Prometheus metrics in a registry of the app's own (two apps in one process, as in tests, do not share counters):
+ * requests by method, route pattern and status, their latency, and alias moves by action and outcome (`succeeded`
+ * or the error code that stopped them, e.g. `revision_mismatch`, `gate_rejected`, `deploy_failed`).
+ */
+export default fp(async function metricsPlugin (fastify) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'modelpin_' })
+  const labelNames = ['method', 'route', 'status_code'] as const
+  const requests = new Counter({
+    name: 'modelpin_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames,
+    registers: [registry],
+  })
+  const latency = new Histogram({
+    name: 'modelpin_http_request_duration_seconds',
+    help: 'time from the request\'s arrival to the end of its answer, by method, route pattern and status',
+    labelNames,
+    // uploads of large weights and promotions through Lambda take seconds; reads take milliseconds
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  })
+  const promotions = new Counter({
+    name: 'modelpin_promotions_total',
+    help: 'alias moves (promote, rollback, canary steps) by action and outcome',
+    labelNames: ['action', 'outcome'] as const,
+    registers: [registry],
+  })
+
+  fastify.decorate('metrics', { registry })
+  fastify.decorateReply('errorCode', null)
+
+  fastify.addHook('onResponse', async (request, reply) => {
+    // the pattern (`/v1/models/:model`), never the raw URL, so the label set stays bounded
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }
+    requests.inc(labels)
+    latency.observe(labels, reply.elapsedTime / 1000)
+    const action = request.routeOptions.config.aliasAction
+    if (action !== undefined) {
+      promotions.inc({ action, outcome: reply.statusCode < 400 ? 'succeeded' : reply.errorCode ?? 'internal' })
+    }
+  })
+}, { name: 'metrics' })
