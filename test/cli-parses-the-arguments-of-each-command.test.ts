@@ -1,0 +1,78 @@
+import t from 'tap'
+import { parseCommandLine } from '../src/cli/command-line.js'
+import { parseS3Image } from '../src/cli/commands/predict.js'
+
+function run (argv: string[]): { name: string, args: unknown, global: unknown } {
+  const parsed = parseCommandLine(argv)
+  if (parsed.kind !== 'run') throw new Error(`expected a command to run, got ${parsed.kind}`)
+  return { name: parsed.command.name, args: parsed.args, global: parsed.global }
+}
+
+t.test('each command turns its positionals and flags into typed arguments', async (t) => {
+  t.same(run(['models']).args, {})
+  t.same(run(['model', 'resnet50']).args, { model: 'resnet50' })
+  t.same(run(['versions', 'resnet50', 'weights']).args,
+    { model: 'resnet50', kind: 'weights', limit: undefined, cursor: undefined, all: false })
+  t.same(run(['versions', 'resnet50', 'labels', '--limit', '2', '--all', '--cursor', 'abc']).args,
+    { model: 'resnet50', kind: 'labels', limit: 2, cursor: 'abc', all: true })
+  t.same(run(['upload', 'resnet50', 'weights', './model.onnx']).args,
+    { model: 'resnet50', kind: 'weights', file: './model.onnx' })
+  t.same(run(['release', 'resnet50', '--weights', 'w1', '--labels', 'l1', '--notes', 'first']).args,
+    { model: 'resnet50', weightsVersionId: 'w1', labelsVersionId: 'l1', notes: 'first' })
+  t.same(run(['releases', 'resnet50']).args, { model: 'resnet50' })
+  t.same(run(['promote', 'resnet50', 'production', '2', '--reason', 'better', '--if-match', '"7"']).args,
+    { model: 'resnet50', alias: 'production', release: 2, reason: 'better', ifMatch: 7 })
+  t.same(run(['promote', 'resnet50', 'production', '2', '--if-match', '7']).args,
+    { model: 'resnet50', alias: 'production', release: 2, reason: undefined, ifMatch: 7 })
+  t.same(run(['rollback', 'resnet50', 'production']).args,
+    { model: 'resnet50', alias: 'production', to: undefined, reason: undefined, ifMatch: undefined })
+  t.same(run(['rollback', 'resnet50', 'production', '--to', '1', '--reason', 'bad labels', '--if-match', '3']).args,
+    { model: 'resnet50', alias: 'production', to: 1, reason: 'bad labels', ifMatch: 3 })
+  t.same(run(['history', 'resnet50', 'production', '--limit', '5']).args,
+    { model: 'resnet50', alias: 'production', limit: 5 })
+  t.same(run(['alias', 'resnet50', 'staging']).args, { model: 'resnet50', alias: 'staging' })
+  t.same(run(['canary', 'resnet50', 'production', 'start', '2', '--weight', '0.25']).args,
+    { model: 'resnet50', alias: 'production', action: 'start', release: 2, weight: 0.25, ifMatch: undefined })
+  t.same(run(['canary', 'resnet50', 'production', 'start', '2', '--weight', '10%', '--if-match', '4']).args,
+    { model: 'resnet50', alias: 'production', action: 'start', release: 2, weight: 0.1, ifMatch: 4 })
+  t.same(run(['canary', 'resnet50', 'production', 'promote']).args,
+    { model: 'resnet50', alias: 'production', action: 'promote', ifMatch: undefined })
+  t.same(run(['canary', 'resnet50', 'production', 'abort']).args,
+    { model: 'resnet50', alias: 'production', action: 'abort', ifMatch: undefined })
+  t.same(run(['predict', 'resnet50', '--file', 'cat.jpg', '--release', '1', '--top-k', '3']).args,
+    { model: 'resnet50', image: { file: 'cat.jpg' }, release: 1, alias: undefined, topK: 3 })
+  t.same(run(['predict', 'resnet50', '--s3', 'in/cats/a@b.jpg@v1', '--alias', 'staging']).args,
+    { model: 'resnet50', image: { bucket: 'in', key: 'cats/a@b.jpg', versionId: 'v1' }, release: undefined, alias: 'staging', topK: undefined })
+  t.same(run(['token', 'create', 'ci', '--role', 'promoter']).args, { name: 'ci', role: 'promoter' })
+})
+
+t.test('global flags are read before or after the command', async (t) => {
+  t.same(run(['--api', 'http://h:1', '--json', 'models', '--token', 'tok']).global,
+    { api: 'http://h:1', token: 'tok', json: true })
+  t.same(run(['models']).global, { api: undefined, token: undefined, json: false })
+  // the value of --api is not mistaken for the command
+  t.equal(run(['--api', 'releases', 'models']).name, 'models')
+})
+
+t.test('--help anywhere asks for usage, of the command when there is one', async (t) => {
+  t.same(parseCommandLine(['--help']), { kind: 'help' })
+  t.same(parseCommandLine(['-h']), { kind: 'help' })
+  t.same(parseCommandLine(['help']), { kind: 'help' })
+  const forPromote = parseCommandLine(['promote', '--help'])
+  t.equal(forPromote.kind === 'help' && forPromote.command?.name, 'promote')
+  // even when the rest of the line would be a usage error
+  const withBadFlag = parseCommandLine(['promote', 'x', '--nope', '-h'])
+  t.equal(withBadFlag.kind === 'help' && withBadFlag.command?.name, 'promote')
+  const viaHelp = parseCommandLine(['help', 'canary'])
+  t.equal(viaHelp.kind === 'help' && viaHelp.command?.name, 'canary')
+})
+
+t.test('an S3 image is split at the first slash and the last @', async (t) => {
+  t.same(parseS3Image('bucket/key.jpg'), { bucket: 'bucket', key: 'key.jpg' })
+  t.same(parseS3Image('s3://bucket/a/b.jpg@3sL4kqtJ'), { bucket: 'bucket', key: 'a/b.jpg', versionId: '3sL4kqtJ' })
+  t.same(parseS3Image('bucket@x/key.jpg'), { bucket: 'bucket@x', key: 'key.jpg' })
+  t.throws(() => parseS3Image('bucket'), { name: 'UsageError' })
+  t.throws(() => parseS3Image('/key'), { name: 'UsageError' })
+  t.throws(() => parseS3Image('bucket/'), { name: 'UsageError' })
+  t.throws(() => parseS3Image('bucket/key@'), { name: 'UsageError' })
+})
