@@ -104,7 +104,9 @@ t.test('an upload streams the file with its length and draws progress on a termi
   t.match(result.stdout, /^versionId: v-1$/m)
   t.match(result.stdout, new RegExp(`^size: +${bytes.length} \\(3\\.0 MiB\\)$`, 'm'))
   t.match(result.stdout, new RegExp(`^sha256: +${createHash('sha256').update(bytes).digest('hex')}$`, 'm'))
-  t.match(result.stderr, /\r\[=+\] 100% {2}3\.0 MiB \/ 3\.0 MiB {2}.+\/s\x1b\[K\n$/, 'the bar ends at 100% on its own line')
+  const lastFrame = result.stderr.split('\r').at(-1)
+  t.match(lastFrame, /^\[=+\] 100% {2}3\.0 MiB \/ 3\.0 MiB {2}[\d.]+ \S*B\/s/, 'the bar ends at 100%')
+  t.ok(lastFrame?.endsWith('\u001b[K\n'), 'on a line of its own, cleared to its end')
 
   const quiet = await cli(t, server.url, ['upload', 'm', 'labels', file])
   t.equal(quiet.code, EXIT_CODES.ok)
