@@ -1,3 +1,5 @@
+import type { ModelPin } from '../inference/pin.js'
+
 /** The registry's domain types: what the API returns and what the service takes. No I/O here. */
 
 export type ArtifactKind = 'weights' | 'labels'
@@ -76,4 +78,42 @@ export interface HistoryEntry {
   outcome: HistoryOutcome
   /** what failed or what was adopted; free text for people, null when there is nothing to add */
   detail: string | null
+}
+
+/** What registering a model takes; the optional fields get the defaults below. */
+export interface ModelInput {
+  name: string
+  bucket: string
+  weightsKey: string
+  labelsKey: string
+  functionName?: string | null | undefined
+  /** default `live` */
+  functionAlias?: string | undefined
+  /** default `production` */
+  deployAlias?: string | undefined
+  /** default none */
+  gateImages?: S3Location[] | undefined
+}
+
+/** A change to a registered model: any field but its name. */
+export type ModelPatch = Partial<Omit<ModelInput, 'name'>>
+
+/** What Lambda serves for a deploy alias, read back from Lambda; `release` is null when no release maps to it. */
+export interface LiveView {
+  functionName: string
+  functionAlias: string
+  functionVersion: string
+  release: number | null
+  pin: ModelPin | null
+  canary: { functionVersion: string, release: number | null, weight: number, pin: ModelPin | null } | null
+}
+
+/**
+ * An alias as read: the registry's state plus, for the deploy alias of a model with a function, what Lambda serves
+ * and whether the two disagree (`drift`). When Lambda could not be read, `live` is null and `liveError` says why.
+ */
+export interface AliasView extends Alias {
+  live: LiveView | null
+  drift: boolean
+  liveError?: string
 }
