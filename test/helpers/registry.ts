@@ -1,8 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import type { S3Client } from '@aws-sdk/client-s3'
+import { S3ArtifactStore } from '../../src/registry/artifact-store.js'
 import { migrateToLatest, openDatabase, type RegistryDatabase } from '../../src/registry/db.js'
+import type { ModelInput, Release } from '../../src/registry/model.js'
+import { Registry } from '../../src/registry/registry.js'
 import { createTestDatabase } from './pg.js'
+import { createTestBucket, testS3Client } from './s3.js'
 
 export type DatabaseKind = 'sqlite' | 'postgres'
 /** Every registry test runs on both databases the registry supports. */
@@ -30,4 +36,30 @@ export async function openTestDatabase (t: Teardown, kind: DatabaseKind): Promis
   })
   await migrateToLatest(database.db)
   return database
+}
+
+/** A registry over a fresh database of `kind` and a fresh versioned bucket on radosgw, without a Lambda deployer. */
+export async function createTestRegistry (t: Teardown, kind: DatabaseKind): Promise<{ database: RegistryDatabase, registry: Registry, store: S3ArtifactStore, s3: S3Client, bucket: string }> {
+  const s3 = testS3Client()
+  const bucket = await createTestBucket(t, s3)
+  const database = await openTestDatabase(t, kind)
+  const store = new S3ArtifactStore({ s3 })
+  return { database, registry: new Registry({ db: database.db, store }), store, s3, bucket }
+}
+
+/**
+ * Registers model `name` (registry-only unless `functionName` is given) with `count` releases: release n pairs
+ * the n-th uploaded weights version with one labels version.
+ */
+export async function registerModelWithReleases (
+  registry: Registry, bucket: string, name: string, count: number, extra: Partial<ModelInput> = {},
+): Promise<Release[]> {
+  await registry.createModel({ name, bucket, weightsKey: `${name}/model.onnx`, labelsKey: `${name}/labels.txt`, ...extra }, 'test-admin')
+  const labels = await registry.uploadArtifact(name, 'labels', Readable.from(['cat\ndog\n']))
+  const releases: Release[] = []
+  for (let n = 1; n <= count; n++) {
+    const weights = await registry.uploadArtifact(name, 'weights', Readable.from([`weights ${n}`]))
+    releases.push(await registry.createRelease(name, { weightsVersionId: weights.versionId, labelsVersionId: labels.versionId, notes: `release ${n}` }, 'test-admin'))
+  }
+  return releases
 }
