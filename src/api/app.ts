@@ -12,10 +12,17 @@ import configPlugin from './plugins/app/config.js'
 import databasePlugin from './plugins/app/database.js'
 import s3Plugin from './plugins/app/s3.js'
 import authPlugin from './plugins/app/auth.js'
+import registryPlugin from './plugins/app/registry.js'
 import metricsPlugin from './plugins/app/metrics.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import healthRoutes from './routes/health/index.js'
 import metricsRoutes from './routes/metrics/index.js'
+import tokenRoutes from './routes/tokens/index.js'
+import modelRoutes from './routes/models/index.js'
+import artifactRoutes from './routes/artifacts/index.js'
+import releaseRoutes from './routes/releases/index.js'
+import aliasRoutes from './routes/aliases/index.js'
+import predictRoutes from './routes/predict/index.js'
 
 export interface AppOptions {
   config: ApiConfig
@@ -35,6 +42,7 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
   await fastify.register(swaggerPlugin)
   await fastify.register(databasePlugin)
   await fastify.register(s3Plugin, { credentials: options.s3Credentials })
+  await fastify.register(registryPlugin, { deployer: options.deployer })
   await fastify.register(authPlugin)
 
   // Set before the routes are registered: a route keeps the handlers of the moment it is added.
@@ -47,6 +55,14 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
 
   await fastify.register(healthRoutes)
   await fastify.register(metricsRoutes)
+  await fastify.register(async function v1 (api) {
+    await api.register(modelRoutes)
+    await api.register(artifactRoutes)
+    await api.register(releaseRoutes)
+    await api.register(aliasRoutes)
+    await api.register(predictRoutes)
+    await api.register(tokenRoutes)
+  }, { prefix: '/v1' })
 }
 
 export interface BuildOptions extends Omit<AppOptions, 'config'> {

@@ -31,11 +31,11 @@ export function errorResponses (...statuses: number[]): Record<number, TSchema> 
 }
 
 /**
- * Model and alias names: letters, digits, `.`, `_` and `-`, starting with a letter or digit, no `..`, at most 64
- * characters. They end up in S3 keys, Lambda descriptions and log lines, so `/`, `..` and control characters are
- * refused at the door (the registry checks them too).
+ * Model and alias names in paths: the registry's rule (`isValidName`: lowercase letters, digits, `.`, `_`, `-`,
+ * starting with a letter or digit, no `..`, at most 63 characters) restated as a pattern for the OpenAPI document,
+ * so `/`, `..` and control characters are refused before any work is done. A test keeps the two in agreement.
  */
-export const NAME_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
+export const NAME_PATTERN = '^(?!.*\\.\\.)[a-z0-9][a-z0-9._-]{0,62}$'
 
 export const ModelNameSchema = Type.String({ pattern: NAME_PATTERN, description: 'model name' })
 export const AliasNameSchema = Type.String({ pattern: NAME_PATTERN, description: 'alias name, e.g. production' })
@@ -43,6 +43,3 @@ export const ReleaseNumberSchema = Type.Integer({ minimum: 1, description: 'rele
 export const VersionIdSchema = Type.String({ minLength: 1, maxLength: 1024, description: 'an S3 VersionId' })
 export const Sha256Schema = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex sha256' })
 export const TimestampSchema = Type.String({ format: 'date-time' })
-
-export const ModelParamsSchema = Type.Object({ model: ModelNameSchema })
-export type ModelParams = Static<typeof ModelParamsSchema>

@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin'
+import type { Deployer } from '../../../registry/deployer.js'
+import { Registry } from '../../../registry/registry.js'
+import { componentLogger } from '../../logging.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    registry: Registry
+  }
+}
+
+export interface RegistryPluginOptions {
+  /** pushes aliases to Lambda; without one, every model is registry-only */
+  deployer?: Deployer | undefined
+}
+
+/** The actor recorded for what the API does on its own at start-up. */
+export const START_UP_ACTOR = 'modelpin-api'
+
+/**
+ * The registry service, over the database and the artifact store. Before the API serves, it reconciles once:
+ * locks left by a stopped process are freed and, with a deployer, an interrupted move adopts what Lambda serves.
+ */
+export default fp<RegistryPluginOptions>(async function registryPlugin (fastify, options) {
+  const registry = new Registry({
+    db: fastify.database.db,
+    store: fastify.artifacts,
+    deployer: options.deployer,
+    logger: componentLogger(fastify, 'registry'),
+  })
+  fastify.decorate('registry', registry)
+  try {
+    await registry.reconcile(START_UP_ACTOR)
+  } catch (error) {
+    // Lambda being down must not keep the API from starting: reads report drift, moves fail with 502 until it is back.
+    fastify.log.error({ err: error }, 'start-up reconcile failed; the API serves anyway')
+  }
+}, { name: 'registry', dependencies: ['database', 's3'] })

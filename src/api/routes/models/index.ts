@@ -1,0 +1,87 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type Static } from 'typebox'
+import { actorOf } from '../../plugins/app/auth.js'
+import { AliasNameSchema, errorResponses, ModelNameSchema } from '../../schemas/common.js'
+import { BucketNameSchema, ModelParamsSchema, ModelSchema, ObjectKeySchema, S3LocationSchema } from '../../schemas/registry.js'
+
+// The registry validates each field (names, keys, function and alias patterns); the schemas here give types and
+// bounds for the OpenAPI document without restating its rules.
+const modelFields = {
+  bucket: BucketNameSchema,
+  weightsKey: ObjectKeySchema,
+  labelsKey: ObjectKeySchema,
+  functionName: Type.Union([Type.String({ minLength: 1, maxLength: 170, description: 'Lambda function name or ARN' }), Type.Null()], { description: 'omit or null for a registry-only model' }),
+  functionAlias: Type.String({ minLength: 1, maxLength: 128, description: 'Lambda alias name' }),
+  deployAlias: AliasNameSchema,
+  gateImages: Type.Array(S3LocationSchema, { maxItems: 20 }),
+}
+
+export const CreateModelBodySchema = Type.Object({
+  name: ModelNameSchema,
+  bucket: modelFields.bucket,
+  weightsKey: modelFields.weightsKey,
+  labelsKey: modelFields.labelsKey,
+  functionName: Type.Optional(modelFields.functionName),
+  functionAlias: Type.Optional(modelFields.functionAlias),
+  deployAlias: Type.Optional(modelFields.deployAlias),
+  gateImages: Type.Optional(modelFields.gateImages),
+}, { additionalProperties: false })
+export type CreateModelBody = Static<typeof CreateModelBodySchema>
+
+export const UpdateModelBodySchema = Type.Object({
+  bucket: Type.Optional(modelFields.bucket),
+  weightsKey: Type.Optional(modelFields.weightsKey),
+  labelsKey: Type.Optional(modelFields.labelsKey),
+  functionName: Type.Optional(modelFields.functionName),
+  functionAlias: Type.Optional(modelFields.functionAlias),
+  deployAlias: Type.Optional(modelFields.deployAlias),
+  gateImages: Type.Optional(modelFields.gateImages),
+}, { additionalProperties: false, minProperties: 1 })
+export type UpdateModelBody = Static<typeof UpdateModelBodySchema>
+
+export const ModelListSchema = Type.Object({ models: Type.Array(ModelSchema) })
+
+/** Registering, updating and reading models. */
+const modelRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post('/models', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['models'],
+      summary: 'Register a model',
+      description: '`functionAlias` defaults to `live` and `deployAlias` to `production`; without `functionName` the model is registry-only.',
+      body: CreateModelBodySchema,
+      response: { 201: ModelSchema, ...errorResponses(400, 401, 403, 409, 422) },
+    },
+  }, async (request, reply) => {
+    const model = await fastify.registry.createModel(request.body, actorOf(request))
+    return reply.code(201).send(model)
+  })
+
+  fastify.get('/models', {
+    config: { role: 'viewer' },
+    schema: { tags: ['models'], summary: 'List models', response: { 200: ModelListSchema, ...errorResponses(401, 403) } },
+  }, async () => ({ models: await fastify.registry.listModels() }))
+
+  fastify.get('/models/:model', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['models'],
+      summary: 'Read a model',
+      params: ModelParamsSchema,
+      response: { 200: ModelSchema, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => fastify.registry.getModel(request.params.model))
+
+  fastify.patch('/models/:model', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['models'],
+      summary: 'Update a model',
+      params: ModelParamsSchema,
+      body: UpdateModelBodySchema,
+      response: { 200: ModelSchema, ...errorResponses(400, 401, 403, 404, 422) },
+    },
+  }, async (request) => fastify.registry.updateModel(request.params.model, request.body, actorOf(request)))
+}
+
+export default modelRoutes

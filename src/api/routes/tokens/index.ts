@@ -1,0 +1,35 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type Static } from 'typebox'
+import { errorResponses } from '../../schemas/common.js'
+import { RoleSchema } from '../../schemas/registry.js'
+
+export const MintTokenBodySchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 100, description: 'who holds the token; recorded as the actor of their moves' }),
+  role: RoleSchema,
+}, { additionalProperties: false })
+export type MintTokenBody = Static<typeof MintTokenBodySchema>
+
+export const MintedTokenSchema = Type.Object({
+  name: Type.String(),
+  role: RoleSchema,
+  token: Type.String({ description: 'shown once: only its sha256 is stored' }),
+})
+
+/** API tokens: an admin mints tokens of any role. */
+const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post('/tokens', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['tokens'],
+      summary: 'Mint a token',
+      body: MintTokenBodySchema,
+      response: { 201: MintedTokenSchema, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request, reply) => {
+    const minted = await fastify.tokens.mint(request.body.name, request.body.role)
+    request.log.info({ name: minted.name, role: minted.role, by: request.actor?.name }, 'token minted')
+    return reply.code(201).send(minted)
+  })
+}
+
+export default tokenRoutes

@@ -1,0 +1,98 @@
+import { Type, type Static } from 'typebox'
+import type { ArtifactKind, HistoryAction, HistoryOutcome, Role } from '../../registry/model.js'
+import {
+  AliasNameSchema, ModelNameSchema, ReleaseNumberSchema, Sha256Schema, TimestampSchema, VersionIdSchema,
+} from './common.js'
+
+/** The registry's objects as the API shows them (the shapes of src/registry/model.ts). */
+
+// loose on purpose: S3 decides what a bucket name may be (legacy buckets break today's rules); only what can never
+// be part of one is refused here
+export const BucketNameSchema = Type.String({ maxLength: 255, pattern: '^[A-Za-z0-9._-]+$', description: 'S3 bucket' })
+export const ObjectKeySchema = Type.String({ minLength: 1, maxLength: 1024, description: 'S3 object key' })
+export const S3LocationSchema = Type.Object({ bucket: BucketNameSchema, key: ObjectKeySchema }, { additionalProperties: false })
+export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('promoter'), Type.Literal('admin')])
+export const ArtifactKindSchema = Type.Union([Type.Literal('weights'), Type.Literal('labels')])
+
+/** The S3 versions a request or a Lambda version is pinned to (src/inference/pin.ts). */
+export const PinSchema = Type.Object({
+  bucket: Type.String(),
+  weightsKey: Type.String(),
+  weightsVersionId: Type.String(),
+  weightsSha256: Type.Optional(Type.String()),
+  labelsKey: Type.String(),
+  labelsVersionId: Type.String(),
+  labelsSha256: Type.Optional(Type.String()),
+})
+
+export const ModelSchema = Type.Object({
+  name: Type.String(),
+  bucket: Type.String(),
+  weightsKey: Type.String(),
+  labelsKey: Type.String(),
+  functionName: Type.Union([Type.String(), Type.Null()], { description: 'the Lambda function; null for a registry-only model' }),
+  functionAlias: Type.String({ description: 'the Lambda alias that the deploy alias drives' }),
+  deployAlias: Type.String({ description: 'the registry alias that drives Lambda; every other alias is registry-only' }),
+  gateImages: Type.Array(S3LocationSchema),
+  createdAt: TimestampSchema,
+  updatedAt: TimestampSchema,
+})
+
+export const ArtifactVersionSchema = Type.Object({
+  versionId: Type.String(),
+  isLatest: Type.Boolean(),
+  lastModified: TimestampSchema,
+  size: Type.Union([Type.Integer(), Type.Null()], { description: 'null for a delete marker' }),
+  etag: Type.Union([Type.String(), Type.Null()]),
+  deleteMarker: Type.Boolean(),
+  sha256: Type.Union([Sha256Schema, Type.Null()], { description: 'from the object\'s `sha256` metadata, when known' }),
+})
+
+export const ReleaseSchema = Type.Object({
+  model: Type.String(),
+  number: ReleaseNumberSchema,
+  weightsVersionId: Type.String(),
+  labelsVersionId: Type.String(),
+  weightsSha256: Sha256Schema,
+  labelsSha256: Sha256Schema,
+  weightsSize: Type.Integer(),
+  labelsSize: Type.Integer(),
+  notes: Type.Union([Type.String(), Type.Null()]),
+  createdAt: TimestampSchema,
+  createdBy: Type.String({ description: 'the name of the token that registered it' }),
+})
+
+export const HistoryEntrySchema = Type.Object({
+  at: TimestampSchema,
+  actor: Type.String({ description: 'the name of the token that made the move' }),
+  action: Type.Union([
+    Type.Literal('promote'), Type.Literal('rollback'), Type.Literal('canary-start'), Type.Literal('canary-promote'),
+    Type.Literal('canary-abort'), Type.Literal('reconcile'),
+  ]),
+  fromRelease: Type.Union([Type.Integer(), Type.Null()]),
+  toRelease: Type.Union([Type.Integer(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  outcome: Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('rejected')]),
+  detail: Type.Union([Type.String(), Type.Null()]),
+})
+
+export const ModelParamsSchema = Type.Object({ model: ModelNameSchema })
+export const ArtifactParamsSchema = Type.Object({ model: ModelNameSchema, kind: ArtifactKindSchema })
+export const ReleaseParamsSchema = Type.Object({ model: ModelNameSchema, number: ReleaseNumberSchema })
+export const AliasParamsSchema = Type.Object({ model: ModelNameSchema, alias: AliasNameSchema })
+export { VersionIdSchema }
+
+export type ModelParams = Static<typeof ModelParamsSchema>
+export type ArtifactParams = Static<typeof ArtifactParamsSchema>
+export type ReleaseParams = Static<typeof ReleaseParamsSchema>
+export type AliasParams = Static<typeof AliasParamsSchema>
+
+// The literal unions above restate the domain's; this fails to compile the day the two disagree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+export type SchemasMatchDomain = [
+  Same<Static<typeof RoleSchema>, Role>,
+  Same<Static<typeof ArtifactKindSchema>, ArtifactKind>,
+  Same<Static<typeof HistoryEntrySchema>['action'], HistoryAction>,
+  Same<Static<typeof HistoryEntrySchema>['outcome'], HistoryOutcome>
+] extends [true, true, true, true] ? true : never
+export const schemasMatchDomain: SchemasMatchDomain = true
