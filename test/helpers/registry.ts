@@ -52,7 +52,7 @@ export async function createTestRegistry (t: Teardown, kind: DatabaseKind): Prom
  * the n-th uploaded weights version with one labels version.
  */
 export async function registerModelWithReleases (
-  registry: Registry, bucket: string, name: string, count: number, extra: Partial<ModelInput> = {},
+  registry: Registry, bucket: string, name: string, count: number, extra: Partial<ModelInput> = {}
 ): Promise<Release[]> {
   await registry.createModel({ name, bucket, weightsKey: `${name}/model.onnx`, labelsKey: `${name}/labels.txt`, ...extra }, 'test-admin')
   const labels = await registry.uploadArtifact(name, 'labels', Readable.from(['cat\ndog\n']))
