@@ -43,6 +43,13 @@ export interface TestApp {
   }) => Promise<ApiAnswer>
   /** registers a registry-only model (no Lambda function) on the test bucket */
   createModel: (name: string, fields?: Record<string, unknown>) => Promise<ApiAnswer>
+  /** uploads `bytes` as a new version of a model's weights or labels through the API */
+  upload: (model: string, kind: 'weights' | 'labels', bytes: Buffer | string, token?: string) => Promise<ApiAnswer>
+  /**
+   * A registry-only model with `count` releases through the API: release n pairs the n-th weights upload with one
+   * labels upload. Answers the release numbers' version IDs.
+   */
+  modelWithReleases: (name: string, count: number) => Promise<Array<{ number: number, weightsVersionId: string, labelsVersionId: string }>>
   /** rows in each registry table, to prove that a refused request changed nothing */
   rowCounts: () => Promise<Record<string, number>>
   /** object versions and delete markers in the test bucket */
@@ -98,6 +105,16 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     return { status: response.statusCode, headers: response.headers, body, text: response.body }
   }
 
+  const createModel: TestApp['createModel'] = (name, fields = {}) => api('POST', '/v1/models', {
+    body: { name, bucket, weightsKey: `${name}/model.onnx`, labelsKey: `${name}/labels.txt`, ...fields },
+  })
+  const upload: TestApp['upload'] = async (model, kind, bytes, token) => {
+    const answer = await api('PUT', `/v1/models/${model}/artifacts/${kind}`, {
+      body: Buffer.from(bytes), headers: { 'content-type': 'application/octet-stream' }, ...(token === undefined ? {} : { token }),
+    })
+    return answer
+  }
+
   return {
     app,
     config,
@@ -106,9 +123,23 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     dataDir,
     adminToken,
     api,
-    createModel: (name, fields = {}) => api('POST', '/v1/models', {
-      body: { name, bucket, weightsKey: `${name}/model.onnx`, labelsKey: `${name}/labels.txt`, ...fields },
-    }),
+    createModel,
+    upload,
+    modelWithReleases: async (name, count) => {
+      const created = await createModel(name)
+      if (created.status !== 201) throw new Error(`creating model ${name} answered ${created.status}: ${created.text}`)
+      const labels = await upload(name, 'labels', 'cat\ndog\n')
+      const releases = []
+      for (let n = 1; n <= count; n++) {
+        const weights = await upload(name, 'weights', `weights of release ${n}`)
+        const release = await api('POST', `/v1/models/${name}/releases`, {
+          body: { weightsVersionId: weights.body.versionId, labelsVersionId: labels.body.versionId, notes: `release ${n}` },
+        })
+        if (release.status !== 201) throw new Error(`registering release ${n} answered ${release.status}: ${release.text}`)
+        releases.push({ number: release.body.number, weightsVersionId: weights.body.versionId, labelsVersionId: labels.body.versionId })
+      }
+      return releases
+    },
     rowCounts: async () => {
       const counts: Record<string, number> = {}
       for (const table of REGISTRY_TABLES) {

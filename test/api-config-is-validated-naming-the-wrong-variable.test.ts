@@ -1,0 +1,71 @@
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import t from 'tap'
+import { API_ENVIRONMENT, loadApiConfig } from '../src/api/config.js'
+
+t.test('with an empty environment every setting has its documented default', async (t) => {
+  const config = loadApiConfig({})
+  t.same(config, {
+    host: '127.0.0.1',
+    port: 3000,
+    dataDir: resolve('.modelpin'),
+    databaseUrl: `sqlite:${join(resolve('.modelpin'), 'registry.db')}`,
+    adminToken: undefined,
+    uploadTmpDir: resolve(tmpdir()),
+    logLevel: 'info',
+    s3: { endpoint: undefined, region: 'us-east-1', forcePathStyle: false, checksums: 'when_supported' },
+    lambdaEndpoint: undefined,
+  })
+})
+
+t.test('each variable sets its field', async (t) => {
+  const config = loadApiConfig({
+    MODELPIN_API_HOST: '0.0.0.0',
+    MODELPIN_API_PORT: '0',
+    MODELPIN_DATA_DIR: '/var/lib/modelpin',
+    DATABASE_URL: 'postgres://api:secret@db:5432/modelpin',
+    MODELPIN_ADMIN_TOKEN: 'a-long-enough-admin-token',
+    MODELPIN_UPLOAD_TMP_DIR: '/scratch',
+    LOG_LEVEL: 'debug',
+    AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:7480',
+    AWS_REGION: 'eu-west-1',
+    AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9001',
+  })
+  t.match(config, {
+    host: '0.0.0.0',
+    port: 0,
+    dataDir: '/var/lib/modelpin',
+    databaseUrl: 'postgres://api:secret@db:5432/modelpin',
+    adminToken: 'a-long-enough-admin-token',
+    uploadTmpDir: '/scratch',
+    logLevel: 'debug',
+    s3: { endpoint: 'http://127.0.0.1:7480', region: 'eu-west-1', forcePathStyle: true, checksums: 'when_required' },
+    lambdaEndpoint: 'http://127.0.0.1:9001',
+  })
+  t.equal(loadApiConfig({ MODELPIN_DATA_DIR: '/d' }).databaseUrl, 'sqlite:/d/registry.db', 'the SQLite file follows the data dir')
+})
+
+t.test('a wrong value is refused with a message naming its variable', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ MODELPIN_API_PORT: 'eighty' }, /^MODELPIN_API_PORT must be a port number/],
+    [{ MODELPIN_API_PORT: '70000' }, /^MODELPIN_API_PORT/],
+    [{ DATABASE_URL: 'mysql://x:pw@y/z' }, /^DATABASE_URL must be .*mysql:\/\/x:\*\*\*@y\/z/],
+    [{ MODELPIN_ADMIN_TOKEN: 'short' }, /^MODELPIN_ADMIN_TOKEN must be at least 16/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    [{ AWS_ENDPOINT_URL_S3: 'not a url' }, /^AWS_ENDPOINT_URL_S3 must be a URL/],
+    [{ AWS_ENDPOINT_URL_LAMBDA: 'ftp://x' }, /^AWS_ENDPOINT_URL_LAMBDA must be an http\(s\) URL/],
+    [{ S3_FORCE_PATH_STYLE: 'yes' }, /^S3_FORCE_PATH_STYLE/],
+    [{ S3_CHECKSUMS: 'always' }, /^S3_CHECKSUMS/],
+  ]
+  for (const [env, message] of cases) t.throws(() => loadApiConfig(env), { message }, JSON.stringify(env))
+})
+
+t.test('the variables table names every variable the loader reads, each with a default and a description', async (t) => {
+  const names = API_ENVIRONMENT.flatMap((v) => v.name.split(', '))
+  for (const name of ['MODELPIN_API_HOST', 'MODELPIN_API_PORT', 'MODELPIN_DATA_DIR', 'DATABASE_URL', 'MODELPIN_ADMIN_TOKEN',
+    'MODELPIN_UPLOAD_TMP_DIR', 'LOG_LEVEL', 'AWS_ENDPOINT_URL_S3', 'S3_FORCE_PATH_STYLE', 'S3_CHECKSUMS', 'AWS_REGION',
+    'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_LAMBDA']) {
+    t.ok(names.includes(name), name)
+  }
+  for (const v of API_ENVIRONMENT) t.ok(v.default !== '' && v.description !== '', v.name)
+})
