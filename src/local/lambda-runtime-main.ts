@@ -26,6 +26,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { createLogger } from '../logging.js'
 import { startLambdaRuntime, type LambdaRuntimeOptions, type LocalFunctionConfig } from './lambda-runtime/index.js'
 
@@ -102,7 +103,7 @@ async function main (): Promise<void> {
   const path = process.argv[2] ?? process.env.LAMBDA_RUNTIME_CONFIG
   if (path === undefined) fail('give the config file as the first argument or in LAMBDA_RUNTIME_CONFIG')
   const runtime = await startLambdaRuntime({ ...readRuntimeConfig(resolve(path)), logger })
-  logger.info({ url: runtime.url, functions: runtime.stats().versions.length === 0 ? undefined : runtime.stats() }, `lambda runtime listening on ${runtime.url}`)
+  logger.info({ url: runtime.url }, `lambda runtime listening on ${runtime.url}`)
   const stop = (signal: string): void => {
     logger.info({ signal }, 'stopping the lambda runtime')
     runtime.close().then(() => process.exit(0), (error: unknown) => {
@@ -114,7 +115,10 @@ async function main (): Promise<void> {
   process.once('SIGTERM', stop)
 }
 
-main().catch((error: unknown) => {
-  logger.fatal({ err: error }, (error as Error).message)
-  process.exitCode = 1
-})
+// run only as the entry point, so that tests can import readRuntimeConfig
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((error: unknown) => {
+    logger.fatal({ err: error }, (error as Error).message)
+    process.exitCode = 1
+  })
+}

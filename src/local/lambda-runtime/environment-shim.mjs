@@ -32,6 +32,11 @@ process.on('unhandledRejection', (reason) => {
   }, 128)
 })
 
+// The runtime decides when an environment ends: Ctrl-C in its terminal reaches this process group too, and a
+// runtime that died without closing leaves the IPC channel disconnected.
+process.on('SIGINT', () => {})
+process.on('disconnect', () => process.exit(0))
+
 let handler
 try {
   const module = await import(pathToFileURL(bundlePath).href)

@@ -266,6 +266,7 @@ export class ExecutionEnvironment {
   }
 
   private logLine (line: string, level: Level): void {
+    if (line.trim() === '') return
     if (line.startsWith('{')) {
       try {
         const record = JSON.parse(line) as Record<string, unknown>
