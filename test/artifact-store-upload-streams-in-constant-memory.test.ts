@@ -16,7 +16,7 @@ const CHUNK = 64 * 1024
 function * generatedBytes (total: number, seed: number): Generator<Buffer> {
   let x = seed
   for (let produced = 0; produced < total; produced += CHUNK) {
-    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, total - produced))
+    const chunk = Buffer.alloc(Math.min(CHUNK, total - produced)) // zero-filled: a tail shorter than 4 bytes stays 0
     for (let i = 0; i + 4 <= chunk.length; i += 4) {
       x ^= x << 13; x ^= x >>> 17; x ^= x << 5
       chunk.writeUInt32LE(x >>> 0, i)
