@@ -37,8 +37,8 @@ t.test('each command turns its positionals and flags into typed arguments', asyn
     { model: 'resnet50', alias: 'production', action: 'start', release: 2, weight: 0.1, ifMatch: 4 })
   t.same(run(['canary', 'resnet50', 'production', 'promote']).args,
     { model: 'resnet50', alias: 'production', action: 'promote', ifMatch: undefined })
-  t.same(run(['canary', 'resnet50', 'production', 'abort']).args,
-    { model: 'resnet50', alias: 'production', action: 'abort', ifMatch: undefined })
+  t.same(run(['canary', 'resnet50', 'production', 'abort', '--reason', 'errors up']).args,
+    { model: 'resnet50', alias: 'production', action: 'abort', reason: 'errors up', ifMatch: undefined })
   t.same(run(['predict', 'resnet50', '--file', 'cat.jpg', '--release', '1', '--top-k', '3']).args,
     { model: 'resnet50', image: { file: 'cat.jpg' }, release: 1, alias: undefined, topK: 3 })
   t.same(run(['predict', 'resnet50', '--s3', 'in/cats/a@b.jpg@v1', '--alias', 'staging']).args,

@@ -43,12 +43,12 @@ t.test('canary start, promote and abort send the contract\'s requests with If-Ma
   t.equal(server.requests[1]?.headers['if-match'], undefined)
   t.same(json(server.requests[1]!.body), {})
 
-  const abort = await cli(t, server.url, ['canary', 'resnet50', 'production', 'abort', '--if-match', '6'])
+  const abort = await cli(t, server.url, ['canary', 'resnet50', 'production', 'abort', '--if-match', '6', '--reason', 'errors up'])
   t.equal(abort.code, EXIT_CODES.ok)
   t.equal(server.requests[2]?.method, 'DELETE')
   t.equal(server.requests[2]?.url, '/v1/models/resnet50/aliases/production/canary')
   t.equal(server.requests[2]?.headers['if-match'], '"6"')
-  t.equal(server.requests[2]?.body.length, 0)
+  t.same(json(server.requests[2]!.body), { reason: 'errors up' })
 })
 
 t.test('predict sends a local file as base64 and an S3 image as its location, with the release or alias', async (t) => {

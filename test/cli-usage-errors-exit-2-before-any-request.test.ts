@@ -25,6 +25,8 @@ const BAD_COMMAND_LINES: Array<[string, string[]]> = [
   ['a canary start without --weight', ['canary', 'resnet50', 'production', 'start', '2']],
   ['a canary start without a release', ['canary', 'resnet50', 'production', 'start', '--weight', '0.1']],
   ['a canary weight above 1', ['canary', 'resnet50', 'production', 'start', '2', '--weight', '1.5']],
+  ['a canary weight of 1 (a promotion, not a canary)', ['canary', 'resnet50', 'production', 'start', '2', '--weight', '1']],
+  ['a canary weight of 0%', ['canary', 'resnet50', 'production', 'start', '2', '--weight', '0%']],
   ['a canary weight that is not a number', ['canary', 'resnet50', 'production', 'start', '2', '--weight', 'half']],
   ['a weight given to canary abort', ['canary', 'resnet50', 'production', 'abort', '--weight', '0.1']],
   ['a predict without an image', ['predict', 'resnet50']],

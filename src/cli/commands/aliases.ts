@@ -116,41 +116,48 @@ export const aliasCommand = defineCommand({
 const CANARY_ACTIONS = ['start', 'promote', 'abort'] as const
 
 export type CanaryArgs =
-  | { model: string, alias: string, action: 'start', release: number, weight: number, ifMatch?: number }
-  | { model: string, alias: string, action: 'promote' | 'abort', ifMatch?: number }
+  | { model: string, alias: string, action: 'start', release: number, weight: number, reason?: string, ifMatch?: number }
+  | { model: string, alias: string, action: 'promote' | 'abort', reason?: string, ifMatch?: number }
 
 export const canaryCommand = defineCommand({
   name: 'canary',
   synopsis: '<model> <alias> start <release> --weight <w> | promote | abort',
   summary: 'send a share of an alias\'s traffic to a candidate release, then promote it or abort',
-  details: 'start: route --weight (0 to 1, or a percentage such as 10%) of the alias\'s traffic to <release>.\n' +
+  details: 'start: route --weight (between 0 and 1, or a percentage such as 10%) of the alias\'s traffic to <release>.\n' +
     'promote: make the candidate the whole alias. abort: remove the canary, the alias keeps its release.',
   options: {
     weight: { type: 'string', value: 'w', description: 'the candidate\'s share of traffic, for start' },
+    reason: REASON_OPTION,
     'if-match': IF_MATCH_OPTION,
   },
   parse: (raw): CanaryArgs => {
     const action = raw.positionals[2]
     if (action === undefined) positionals(raw, ['model', 'alias', 'start|promote|abort'])
     const ifMatch = ifMatchOption(raw)
+    const reason = stringOption(raw, 'reason')
     if (oneOf(action!, CANARY_ACTIONS, 'the canary action') === 'start') {
       const [model, alias, , release] = positionals(raw, ['model', 'alias', 'action', 'release'])
       const weight = weightOption(raw)
-      return { model: model!, alias: alias!, action: 'start', release: positiveInteger(release!, '<release>'), weight, ifMatch }
+      return {
+        model: model!, alias: alias!, action: 'start', release: positiveInteger(release!, '<release>'), weight, reason, ifMatch,
+      }
     }
     const [model, alias] = positionals(raw, ['model', 'alias', 'action'])
     if (raw.values.weight !== undefined) throw new UsageError(`--weight goes with canary start, not canary ${action!}`)
-    return { model: model!, alias: alias!, action: action as 'promote' | 'abort', ifMatch }
+    return { model: model!, alias: alias!, action: action as 'promote' | 'abort', reason, ifMatch }
   },
   run: async (context, args) => {
     const path = ['models', args.model, 'aliases', args.alias, 'canary']
     const response = args.action === 'start'
       ? await context.client.send({
-        method: 'POST', path, json: { release: args.release, weight: args.weight }, ifMatch: args.ifMatch,
+        method: 'POST', path, json: { release: args.release, weight: args.weight, reason: args.reason }, ifMatch: args.ifMatch,
       })
-      : args.action === 'promote'
-        ? await context.client.send({ method: 'POST', path: [...path, 'promote'], json: {}, ifMatch: args.ifMatch })
-        : await context.client.send({ method: 'DELETE', path, ifMatch: args.ifMatch })
+      : await context.client.send({
+        method: args.action === 'promote' ? 'POST' : 'DELETE',
+        path: args.action === 'promote' ? [...path, 'promote'] : path,
+        json: { reason: args.reason },
+        ifMatch: args.ifMatch,
+      })
     printResult(context, response, formatAlias)
   },
 })
@@ -161,8 +168,9 @@ function weightOption (raw: RawArguments): number {
   const percent = text.endsWith('%')
   const number = Number(percent ? text.slice(0, -1) : text)
   const weight = percent ? number / 100 : number
-  if (text.trim() === '' || !Number.isFinite(weight) || weight < 0 || weight > 1) {
-    throw new UsageError(`--weight must be between 0 and 1 (or 0% and 100%), not ${JSON.stringify(text)}`)
+  // 0 and 1 are not canaries: the first sends the candidate nothing, the second is a promotion
+  if (text.trim() === '' || !Number.isFinite(weight) || weight <= 0 || weight >= 1) {
+    throw new UsageError(`--weight must be between 0 and 1, both excluded (or a percentage), not ${JSON.stringify(text)}`)
   }
   return weight
 }
