@@ -45,6 +45,23 @@ t.test('/docs/json is an OpenAPI document listing every route with its bearer sc
   t.ok(paths.includes('/readyz'))
   t.ok(paths.includes('/metrics'))
   t.same(res.body.paths['/healthz'].get.security, undefined, 'health needs no token')
+  const v1 = [
+    ['post', '/v1/models'], ['get', '/v1/models'], ['get', '/v1/models/{model}'], ['patch', '/v1/models/{model}'],
+    ['get', '/v1/models/{model}/artifacts/{kind}/versions'], ['put', '/v1/models/{model}/artifacts/{kind}'],
+    ['post', '/v1/models/{model}/releases'], ['get', '/v1/models/{model}/releases'], ['get', '/v1/models/{model}/releases/{number}'],
+    ['get', '/v1/models/{model}/aliases/{alias}'], ['post', '/v1/models/{model}/aliases/{alias}/promote'],
+    ['post', '/v1/models/{model}/aliases/{alias}/rollback'], ['post', '/v1/models/{model}/aliases/{alias}/canary'],
+    ['post', '/v1/models/{model}/aliases/{alias}/canary/promote'], ['delete', '/v1/models/{model}/aliases/{alias}/canary'],
+    ['get', '/v1/models/{model}/aliases/{alias}/history'], ['post', '/v1/models/{model}/predict'], ['post', '/v1/tokens'],
+  ]
+  for (const [method, path] of v1) {
+    const operation = res.body.paths[path!]?.[method!]
+    t.ok(operation, `${method!.toUpperCase()} ${path} is documented`)
+    t.same(operation?.security, [{ bearerAuth: [] }], `${method!.toUpperCase()} ${path} needs a bearer token`)
+    t.ok(operation?.responses?.['401'], `${method!.toUpperCase()} ${path} documents 401`)
+  }
+  t.same(Object.keys(res.body.paths['/v1/models/{model}/aliases/{alias}/promote'].post.responses).sort(),
+    ['200', '400', '401', '403', '404', '409', '412', '422', '502'])
   const ui = await api('GET', '/docs', { token: null })
   t.ok(ui.status === 200 || ui.status === 302, `the UI answers (${ui.status})`)
 })
