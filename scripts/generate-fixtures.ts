@@ -1,7 +1,7 @@
 /**
  * `npx tsx scripts/generate-fixtures.ts`: regenerates the image fixtures in test/fixtures/. Files are kept where
  * a file is better than code: the benchmark photo (so figures stay comparable across sharp versions), a CMYK
- * JPEG, a JPEG with an EXIF orientation, and a truncated JPEG. Every other test image is built in memory by
+ * JPEG, a JPEG with an EXIF orientation, a truncated JPEG, and an image over the pixel limit (slow to encode). Every other test image is built in memory by
  * test/helpers/images.ts with the same generator.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -97,6 +97,10 @@ export const FIXTURES: Record<string, () => Promise<Buffer>> = {
   'green-exif-orientation-6.jpg': async () =>
     await sharp(photoLikePixels(240, 320, 12, 'green'), { raw: { width: 240, height: 320, channels: 3 } })
       .jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer(),
+  // 7200x7200 = 51.8 MP, just over MAX_INPUT_PIXELS (50.3 MP); flat grey, so the file stays small (60 kB).
+  'grey-7200x7200.png': async () =>
+    await sharp({ create: { width: 7200, height: 7200, channels: 3, background: '#808080' }, limitInputPixels: false })
+      .toColourspace('b-w').png({ compressionLevel: 9 }).toBuffer(),
   // A blue photo cut off after 60% of its bytes, as an interrupted upload leaves it.
   'blue-truncated.jpg': async () => {
     const whole = await photoLikeJpeg(320, 240, 13, 'blue')

@@ -45,16 +45,16 @@ function basicBlock (g: GraphBuilder, x: string, inChannels: number, out: number
   return g.relu(g.node('Add', [y, shortcut]))
 }
 
-function stem (g: GraphBuilder, channels: number): string {
-  const y = g.relu(g.batchNorm(g.conv(INPUT_NAME, 3, channels, 7, 2), channels))
+function stem (g: GraphBuilder, input: string, channels: number): string {
+  const y = g.relu(g.batchNorm(g.conv(input, 3, channels, 7, 2), channels))
   return g.node('MaxPool', [y], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })
 }
 
 /** Classifier head plus the colour head (see model-classes.ts) added to the logits. */
-function head (g: GraphBuilder, features: string, channels: number, version: DemoVersion): void {
+function head (g: GraphBuilder, input: string, features: string, channels: number, version: DemoVersion): void {
   const pooled = g.node('Flatten', [g.node('GlobalAveragePool', [features])], { axis: 1 })
   const body = g.linear(pooled, channels, CLASS_COUNT, 1 / Math.sqrt(channels))
-  const colour = g.node('Flatten', [g.node('GlobalAveragePool', [INPUT_NAME])], { axis: 1 })
+  const colour = g.node('Flatten', [g.node('GlobalAveragePool', [input])], { axis: 1 })
   const colourLogits = g.linear(colour, 3, CLASS_COUNT, 0, undefined, colourHeadWeights(version))
   g.node('Add', [body, colourLogits], {}, OUTPUT_NAME)
 }
@@ -69,17 +69,28 @@ export interface BuiltModel {
   parameterCount: number
 }
 
+/** How the input is declared, to imitate models exported by other tools. */
+export interface InputVariant {
+  /** Default `data` (the ONNX model zoo's ResNets). */
+  name?: string
+  /** A fixed square side with batch 1; by default the batch is symbolic (`N`) and the side 224. */
+  size?: number
+}
+
 /**
  * Builds one weights version of a demo model as ONNX bytes: the same (kind, version, seed) always gives the same
  * bytes. `onProgress` is called per stage with the share done (the full ResNet-50 takes a few seconds).
  */
-export function buildModel (kind: ModelKind, version: DemoVersion, seed: number, onProgress?: (done: number) => void): BuiltModel {
+export function buildModel (
+  kind: ModelKind, version: DemoVersion, seed: number, onProgress?: (done: number) => void, input: InputVariant = {}
+): BuiltModel {
   const g = new GraphBuilder(seededRandom(versionSeed(seed, version)))
+  const inputName = input.name ?? INPUT_NAME
   let x: string
   let channels: number
   if (kind === 'resnet50') {
     // ResNet-50: [3, 4, 6, 3] bottlenecks of widths 64..512, 25.6 M parameters (He et al. 2016, torchvision v1.5).
-    x = stem(g, 64)
+    x = stem(g, inputName, 64)
     channels = 64
     const stages: Array<[number, number]> = [[64, 3], [128, 4], [256, 6], [512, 3]]
     stages.forEach(([width, blocks], stage) => {
@@ -90,19 +101,19 @@ export function buildModel (kind: ModelKind, version: DemoVersion, seed: number,
       onProgress?.((stage + 1) / (stages.length + 1))
     })
   } else {
-    x = stem(g, 16)
+    x = stem(g, inputName, 16)
     channels = 16
     for (const [out, stride] of [[16, 1], [32, 2], [64, 2]] as const) {
       x = basicBlock(g, x, channels, out, stride)
       channels = out
     }
   }
-  head(g, x, channels, version)
+  head(g, inputName, x, channels, version)
   const bytes = encodeModel(g, {
     name: kind === 'resnet50' ? 'resnet50_v1.5' : 'resnet_tiny',
     docString: `modelpin demo ${kind}, weights version ${version}, seed ${seed}: seeded weights plus a colour head ` +
       '(see scripts/model-classes.ts)',
-    input: { name: INPUT_NAME, shape: ['N', 3, 224, 224] },
+    input: { name: inputName, shape: input.size === undefined ? ['N', 3, 224, 224] : [1, 3, input.size, input.size] },
     output: { name: OUTPUT_NAME, shape: ['N', CLASS_COUNT] },
   })
   onProgress?.(1)

@@ -1,0 +1,292 @@
+import { randomUUID } from 'node:crypto'
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { Logger } from 'pino'
+import { InferenceError, ModelNotPinnedError } from '../src/inference/errors.js'
+import { ModelCache, type CacheStats, type ModelLease } from '../src/inference/model-cache.js'
+import { loadModel, validatePin, type LoaderSettings } from '../src/inference/model-loader.js'
+import type { ModelPin } from '../src/inference/pin.js'
+import { MAX_IMAGE_BYTES, preprocessImage, type PreprocessSpec } from '../src/inference/preprocess.js'
+import { describeObject, latestVersionId, readObject } from '../src/inference/s3-objects.js'
+import { scores, topK, type Prediction } from '../src/inference/top-k.js'
+import type { HandlerConfig } from './config.js'
+import { metadataPin, parseEvent, type ImageSource, type RequestPin, type S3ObjectRecord } from './events.js'
+
+/** The part of Lambda's context object the handler uses. */
+export interface LambdaContext {
+  awsRequestId: string
+  functionName?: string
+  functionVersion?: string
+  getRemainingTimeInMillis?: () => number
+}
+
+export interface ModelRef {
+  bucket: string
+  weightsKey: string
+  weightsVersionId: string
+  labelsKey: string
+  labelsVersionId: string
+}
+
+export interface EnvironmentInfo {
+  /** Random, made once per execution environment (process). */
+  id: string
+  /** True only for the first invocation the environment serves. */
+  coldStart: boolean
+}
+
+/** The answer to a direct invoke (DESIGN.md). */
+export interface Classification {
+  predictions: Prediction[]
+  model: ModelRef
+  timings: { totalMs: number, imageMs: number, modelMs: number, preprocessMs: number, inferenceMs: number }
+  cache: CacheStats
+  environment: EnvironmentInfo
+}
+
+export interface WarmupResult {
+  warm: true
+  model: ModelRef
+  cache: CacheStats
+  environment: EnvironmentInfo
+}
+
+export interface RecordOutcome {
+  input: { bucket: string, key: string, versionId: string | null }
+  /** Key of the object written to OUTPUT_BUCKET (undefined when the record was skipped). */
+  output: string | undefined
+  /** Error code when the record's input was bad. */
+  error?: string
+  skipped?: string
+}
+
+export interface S3EventResult {
+  records: RecordOutcome[]
+}
+
+export type InferenceHandler = (event: unknown, context: LambdaContext) => Promise<Classification | WarmupResult | S3EventResult>
+
+export interface HandlerDeps {
+  s3: S3Client
+  logger: Logger
+  /** A cache to share (tests); by default one over `loadModel` bounded by MODEL_CACHE_MAX_BYTES. */
+  cache?: ModelCache<Logger>
+  /** Defaults to a random id: one per handler, and the module makes one handler per process. */
+  environmentId?: string
+}
+
+/** Loader settings from the configuration. */
+export function loaderSettings (config: HandlerConfig): LoaderSettings {
+  return { session: config.session, read: config.download, fallbackSize: config.image.size }
+}
+
+/**
+ * The inference function: a short dispatch over the three event kinds of DESIGN.md. Everything that must survive
+ * between warm invocations (S3 client, model cache, environment id) lives in the closure, which the module creates
+ * once per process.
+ */
+export function createHandler (config: HandlerConfig, deps: HandlerDeps): InferenceHandler {
+  const { s3 } = deps
+  const environmentId = deps.environmentId ?? randomUUID()
+  let invocations = 0
+  const cache = deps.cache ?? new ModelCache<Logger>({
+    maxBytes: config.cacheMaxBytes,
+    load: async (pin, log) => {
+      const model = await loadModel(s3, pin, loaderSettings(config))
+      ;(log ?? deps.logger).info({ ...pinFields(pin), bytes: model.bytes, ...model.timings }, 'model loaded')
+      return model
+    },
+    onEvict: (model) => deps.logger.info({ ...pinFields(model.pin), bytes: model.bytes }, 'model evicted'),
+  })
+
+  /** The event's pin, else the configuration's, else (development only) the latest versions. */
+  async function resolvePin (requestPin: RequestPin | undefined, source: string): Promise<ModelPin> {
+    const location = { bucket: config.bucket, weightsKey: config.weightsKey, labelsKey: config.labelsKey }
+    if (requestPin !== undefined) return validatePin({ ...location, ...requestPin }, source)
+    if (config.pin !== undefined) return config.pin
+    if (config.allowLatest) {
+      const [weightsVersionId, labelsVersionId] = await Promise.all([
+        latestVersionId(s3, { bucket: config.bucket, key: config.weightsKey }),
+        latestVersionId(s3, { bucket: config.bucket, key: config.labelsKey }),
+      ])
+      return { ...location, weightsVersionId, labelsVersionId }
+    }
+    throw new ModelNotPinnedError('this function serves only pinned S3 versions: MODEL_WEIGHTS_VERSION_ID and ' +
+      'MODEL_LABELS_VERSION_ID are not set and the request names no versions (MODEL_ALLOW_LATEST=1 serves the ' +
+      'latest versions, for development only)')
+  }
+
+  async function readImage (source: ImageSource): Promise<{ bytes: Buffer, metadata: Record<string, string> }> {
+    if ('bytes' in source) return { bytes: source.bytes, metadata: {} }
+    return await readObject(s3, source, MAX_IMAGE_BYTES)
+  }
+
+  /** Runs one image through a leased model. */
+  async function classify (lease: ModelLease, image: Buffer, k: number): Promise<{ predictions: Prediction[], preprocessMs: number, inferenceMs: number }> {
+    const { classifier, labels } = lease.model
+    const size = classifier.inputSize ?? config.image.size
+    const spec: PreprocessSpec = {
+      size,
+      resize: config.image.resize ?? Math.round(size * 256 / 224),
+      mean: config.image.mean,
+      std: config.image.std,
+    }
+    const started = performance.now()
+    const input = await preprocessImage(image, spec)
+    const preprocessed = performance.now()
+    const output = await classifier.run(input, size)
+    const predictions = topK(scores(output), labels, k)
+    return { predictions, preprocessMs: preprocessed - started, inferenceMs: performance.now() - preprocessed }
+  }
+
+  async function direct (image: ImageSource, requestPin: RequestPin | undefined, k: number, log: Logger, environment: EnvironmentInfo): Promise<Classification> {
+    const started = performance.now()
+    const pin = await resolvePin(requestPin, 'the event\'s model')
+    const plog = log.child(pinFields(pin))
+    // The image read and the model (a cache hit, or a load on a cold start) do not depend on each other.
+    const [leased, read] = await Promise.allSettled([
+      timed(cache.acquire(pin, plog)),
+      timed(readImage(image)),
+    ])
+    if (leased.status === 'rejected') throw leased.reason
+    const lease = leased.value.value
+    try {
+      if (read.status === 'rejected') throw read.reason
+      const result = await classify(lease, read.value.value.bytes, k)
+      const body: Classification = {
+        predictions: result.predictions,
+        model: modelRef(pin),
+        timings: {
+          totalMs: round(performance.now() - started),
+          imageMs: round(read.value.ms),
+          modelMs: round(leased.value.ms),
+          preprocessMs: round(result.preprocessMs),
+          inferenceMs: round(result.inferenceMs),
+        },
+        cache: cache.stats(),
+        environment,
+      }
+      plog.info({ top: body.predictions[0], cacheHit: lease.hit, timings: body.timings }, 'classified')
+      return body
+    } finally {
+      lease.release()
+    }
+  }
+
+  async function record (rec: S3ObjectRecord, log: Logger, environment: EnvironmentInfo): Promise<RecordOutcome> {
+    const input = { bucket: rec.bucket, key: rec.key, versionId: rec.versionId ?? null }
+    const outputKey = `${config.outputPrefix}${rec.key}`
+    if (rec.eventName !== undefined && !rec.eventName.startsWith('ObjectCreated:')) {
+      return { input, output: undefined, skipped: `event ${rec.eventName}` }
+    }
+    // Results written into a watched bucket would notify again; never classify our own output.
+    if (rec.bucket === config.outputBucket && rec.key.startsWith(config.outputPrefix) && rec.key.endsWith('.json')) {
+      return { input, output: undefined, skipped: 'the object is a result of this function' }
+    }
+    const rlog = log.child({ input })
+    try {
+      const started = performance.now()
+      const object = await readObject(s3, { bucket: rec.bucket, key: rec.key, versionId: rec.versionId }, MAX_IMAGE_BYTES)
+      input.versionId = object.versionId ?? input.versionId
+      const imageMs = performance.now() - started
+      const pin = await resolvePin(metadataPin(object.metadata, describeObject(rec)), `the metadata of ${describeObject(rec)}`)
+      const plog = rlog.child(pinFields(pin))
+      const { value: lease, ms: modelMs } = await timed(cache.acquire(pin, plog))
+      try {
+        const result = await classify(lease, object.bytes, 5)
+        const body = {
+          predictions: result.predictions,
+          model: modelRef(pin),
+          timings: {
+            totalMs: round(performance.now() - started),
+            imageMs: round(imageMs),
+            modelMs: round(modelMs),
+            preprocessMs: round(result.preprocessMs),
+            inferenceMs: round(result.inferenceMs),
+          },
+          cache: cache.stats(),
+          environment,
+          input,
+        }
+        await putJson(`${outputKey}.json`, body)
+        plog.info({ top: body.predictions[0], output: `${outputKey}.json` }, 'classified record')
+        return { input, output: `${outputKey}.json` }
+      } finally {
+        lease.release()
+      }
+    } catch (error) {
+      if (!(error instanceof InferenceError)) throw error
+      await putJson(`${outputKey}.error.json`, { error: { code: error.code, message: error.message }, input })
+      rlog.warn({ code: error.code, message: error.message, output: `${outputKey}.error.json` }, 'record failed')
+      return { input, output: `${outputKey}.error.json`, error: error.code }
+    }
+  }
+
+  async function putJson (key: string, body: unknown): Promise<void> {
+    await s3.send(new PutObjectCommand({
+      Bucket: config.outputBucket, Key: key, Body: JSON.stringify(body), ContentType: 'application/json',
+    }))
+  }
+
+  async function warmup (log: Logger, environment: EnvironmentInfo): Promise<WarmupResult> {
+    const pin = await resolvePin(undefined, 'the configuration')
+    const plog = log.child(pinFields(pin))
+    const lease = await cache.acquire(pin, plog)
+    lease.release()
+    plog.info({ cacheHit: lease.hit }, 'warm')
+    return { warm: true, model: modelRef(pin), cache: cache.stats(), environment }
+  }
+
+  return async (event, context) => {
+    invocations++
+    const environment: EnvironmentInfo = { id: environmentId, coldStart: invocations === 1 }
+    const log = deps.logger.child({ requestId: context.awsRequestId })
+    try {
+      const parsed = parseEvent(event)
+      switch (parsed.kind) {
+        case 'direct':
+          return await direct(parsed.image, parsed.pin, parsed.topK, log, environment)
+        case 'warmup':
+          return await warmup(log, environment)
+        case 's3': {
+          const settled = await Promise.allSettled(parsed.records.map(async (r) => await record(r, log, environment)))
+          const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+          // Every other record has been written; throwing makes Lambda retry the event, and rewriting is idempotent.
+          if (failed !== undefined) throw failed.reason
+          return { records: settled.map((s) => (s as PromiseFulfilledResult<RecordOutcome>).value) }
+        }
+      }
+    } catch (error) {
+      // Bad input is the caller's to fix and needs no stack; anything else (S3 5xx, a bug) gets one.
+      if (error instanceof InferenceError) {
+        log.warn({ errorType: error.name, code: error.code, message: error.message }, 'invocation refused')
+      } else {
+        log.error({ err: error }, 'invocation failed')
+      }
+      throw error
+    }
+  }
+}
+
+function modelRef (pin: ModelPin): ModelRef {
+  return {
+    bucket: pin.bucket,
+    weightsKey: pin.weightsKey,
+    weightsVersionId: pin.weightsVersionId,
+    labelsKey: pin.labelsKey,
+    labelsVersionId: pin.labelsVersionId,
+  }
+}
+
+function pinFields (pin: ModelPin): Record<string, string> {
+  return { weightsVersionId: pin.weightsVersionId, labelsVersionId: pin.labelsVersionId }
+}
+
+async function timed<T> (promise: Promise<T>): Promise<{ value: T, ms: number }> {
+  const started = performance.now()
+  const value = await promise
+  return { value, ms: performance.now() - started }
+}
+
+function round (ms: number): number {
+  return Math.round(ms * 100) / 100
+}

@@ -1,0 +1,25 @@
+/**
+ * The Lambda entry point (`index.handler`). Module scope runs once per execution environment: configuration read
+ * and checked (a ConfigurationError here fails the init phase with a message naming the variable), one S3 client
+ * (keep-alive connections reused by warm invocations), one logger, one model cache inside the handler.
+ */
+import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
+import { createLogger } from '../src/logging.js'
+import { readConfig } from './config.js'
+import { createHandler } from './handler.js'
+
+const config = readConfig(process.env)
+const logger = createLogger('modelpin-inference')
+const s3 = createS3Client(s3SettingsFromEnv(process.env))
+
+export const handler = createHandler(config, { s3, logger })
+
+logger.info({
+  bucket: config.bucket,
+  weightsKey: config.weightsKey,
+  labelsKey: config.labelsKey,
+  weightsVersionId: config.pin?.weightsVersionId,
+  labelsVersionId: config.pin?.labelsVersionId,
+  allowLatest: config.allowLatest,
+  graphOptimizationLevel: config.session.graphOptimizationLevel,
+}, 'inference function initialised')

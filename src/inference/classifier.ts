@@ -1,0 +1,113 @@
+import ort from 'onnxruntime-node'
+import { InvalidModelError } from './errors.js'
+
+/** ONNX Runtime settings of every session modelpin creates (and of the benchmark's bare baseline). */
+export interface SessionSettings {
+  /**
+   * `all` (ORT's default) adds the NCHWc layout transform: session creation costs 0.1-0.3 s more than `basic`
+   * for a ResNet-50 here, and every run is about a quarter faster (S3-LOCAL.md). A warm function runs far more
+   * often than it loads, so `all` is the default; `MODEL_GRAPH_OPTIMIZATION` trades it for faster cold loads.
+   */
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'layout' | 'all'
+  /** Threads for one run; 0 lets ORT use one per physical core (Lambda gives 2 vCPUs at 1769 MB and above). */
+  intraOpNumThreads: number
+}
+
+export const DEFAULT_SESSION_SETTINGS: SessionSettings = { graphOptimizationLevel: 'all', intraOpNumThreads: 0 }
+
+/** The ORT session options for `settings`: sequential execution, as a ResNet is one chain of operators. */
+export function sessionOptions (settings: SessionSettings): ort.InferenceSession.SessionOptions {
+  return {
+    graphOptimizationLevel: settings.graphOptimizationLevel,
+    executionMode: 'sequential',
+    ...(settings.intraOpNumThreads > 0 ? { intraOpNumThreads: settings.intraOpNumThreads } : {}),
+  }
+}
+
+/** What an image classifier expects and produces, read from the session so a zoo model loads unchanged. */
+export interface ClassifierShape {
+  inputName: string
+  outputName: string
+  /** Side of the square input when the model fixes it; undefined when the height and width are symbolic. */
+  inputSize: number | undefined
+  classCount: number
+}
+
+/** An ONNX Runtime session for one image classifier (one float32 NCHW input with 3 channels, one output of scores). */
+export class Classifier implements ClassifierShape {
+  private constructor (
+    private readonly session: ort.InferenceSession,
+    readonly inputName: string,
+    readonly outputName: string,
+    readonly inputSize: number | undefined,
+    readonly classCount: number
+  ) {}
+
+  /** Creates the session from the weights bytes and checks that it is an image classifier. */
+  static async create (weights: Uint8Array, settings: SessionSettings = DEFAULT_SESSION_SETTINGS, fallbackSize = 224): Promise<Classifier> {
+    if (weights.byteLength === 0) throw new InvalidModelError('the weights are empty (0 bytes)')
+    let session: ort.InferenceSession
+    try {
+      session = await ort.InferenceSession.create(weights, sessionOptions(settings))
+    } catch (error) {
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+      throw new InvalidModelError(`the weights are not an ONNX model ONNX Runtime can load: ${message}`, { cause: error })
+    }
+    try {
+      const shape = describe(session)
+      let classCount = shape.classCount
+      if (classCount === 0) {
+        // The output's class dimension is symbolic: one run on zeros tells it.
+        const size = shape.inputSize ?? fallbackSize
+        const out = await session.run({ [shape.inputName]: new ort.Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) })
+        classCount = out[shape.outputName]!.dims.at(-1) ?? 0
+      }
+      return new Classifier(session, shape.inputName, shape.outputName, shape.inputSize, classCount)
+    } catch (error) {
+      await session.release()
+      if (error instanceof InvalidModelError) throw error
+      throw new InvalidModelError(`the model could not run: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
+  }
+
+  /** Runs one NCHW float32 image of side `size` and returns the output scores. */
+  async run (input: Float32Array, size: number): Promise<Float32Array> {
+    const feeds = { [this.inputName]: new ort.Tensor('float32', input, [1, 3, size, size]) }
+    const out = await this.session.run(feeds, [this.outputName])
+    return out[this.outputName]!.data as Float32Array
+  }
+
+  /** Frees the session's native memory; the classifier must not run afterwards. */
+  async release (): Promise<void> {
+    await this.session.release()
+  }
+}
+
+function describe (session: ort.InferenceSession): Omit<ClassifierShape, 'classCount'> & { classCount: number } {
+  if (session.inputNames.length !== 1) {
+    throw new InvalidModelError(`the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); an image classifier has one`)
+  }
+  const input = session.inputMetadata[0]
+  const output = session.outputMetadata[0]
+  if (input === undefined || !input.isTensor || input.type !== 'float32') {
+    throw new InvalidModelError('the model\'s input is not a float32 tensor')
+  }
+  if (output === undefined || !output.isTensor || output.type !== 'float32') {
+    throw new InvalidModelError('the model\'s first output is not a float32 tensor')
+  }
+  const dims = input.shape
+  if (dims.length !== 4 || (typeof dims[1] === 'number' && dims[1] !== 3)) {
+    throw new InvalidModelError(`the model's input ${input.name} is [${dims.join(', ')}]; expected [N, 3, height, width] (NCHW RGB)`)
+  }
+  const [height, width] = [dims[2], dims[3]]
+  if (typeof height === 'number' && typeof width === 'number' && height !== width) {
+    throw new InvalidModelError(`the model's input is ${height}x${width}; only square inputs are supported`)
+  }
+  const last = output.shape.at(-1)
+  return {
+    inputName: input.name,
+    outputName: output.name,
+    inputSize: typeof height === 'number' ? height : typeof width === 'number' ? width : undefined,
+    classCount: typeof last === 'number' ? last : 0,
+  }
+}

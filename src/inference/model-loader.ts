@@ -1,0 +1,99 @@
+import type { S3Client } from '@aws-sdk/client-s3'
+import { Classifier, DEFAULT_SESSION_SETTINGS, type SessionSettings } from './classifier.js'
+import { ChecksumMismatchError, InvalidPinError } from './errors.js'
+import { parseLabels } from './labels.js'
+import type { ModelPin } from './pin.js'
+import { DEFAULT_PARALLEL_READ, describeObject, readVersion, type ParallelReadOptions, type VersionBytes } from './s3-objects.js'
+
+/** A model in memory: the session, its labels, and exactly which S3 versions (and bytes) it came from. */
+export interface LoadedModel {
+  pin: ModelPin
+  classifier: Classifier
+  labels: string[]
+  weightsSha256: string
+  labelsSha256: string
+  /** Bytes of the weights and labels objects: what the cache counts. */
+  bytes: number
+  timings: { downloadMs: number, sessionMs: number, totalMs: number }
+}
+
+export interface LoaderSettings {
+  session: SessionSettings
+  read: ParallelReadOptions
+  /** Input side assumed when the model leaves it symbolic. */
+  fallbackSize: number
+}
+
+export const DEFAULT_LOADER_SETTINGS: LoaderSettings = {
+  session: DEFAULT_SESSION_SETTINGS,
+  read: DEFAULT_PARALLEL_READ,
+  fallbackSize: 224,
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/
+const VERSION_ID = /^[\x21-\x7e]{1,1024}$/
+
+/** Checks a pin's shape: version IDs present and printable, digests 64 lowercase hex digits when given. */
+export function validatePin (pin: ModelPin, source: string): ModelPin {
+  for (const field of ['weightsVersionId', 'labelsVersionId'] as const) {
+    if (typeof pin[field] !== 'string' || !VERSION_ID.test(pin[field])) {
+      throw new InvalidPinError(`${source}: ${field} must be an S3 VersionId (1-1024 printable characters), got ${JSON.stringify(pin[field])}`)
+    }
+  }
+  for (const field of ['weightsSha256', 'labelsSha256'] as const) {
+    const value = pin[field]
+    if (value !== undefined && (typeof value !== 'string' || !SHA256_HEX.test(value))) {
+      throw new InvalidPinError(`${source}: ${field} must be 64 lowercase hex digits, got ${JSON.stringify(value)}`)
+    }
+  }
+  return pin
+}
+
+/** Throws when a pinned digest does not match what was read. */
+export function verifyDigest (ref: { bucket: string, key: string, versionId: string }, expected: string | undefined, actual: string): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new ChecksumMismatchError(`${describeObject(ref)} has sha256 ${actual}, but the pin expects ${expected}`)
+  }
+}
+
+/**
+ * Loads the pinned weights and labels: both downloads start at once (the weights as parallel ranged GETs hashed
+ * while they arrive), the session is created from the verified bytes as soon as they are complete, and the labels
+ * (long since arrived) are verified and checked against the model's class count.
+ */
+export async function loadModel (s3: S3Client, pin: ModelPin, settings: LoaderSettings = DEFAULT_LOADER_SETTINGS): Promise<LoadedModel> {
+  const started = performance.now()
+  const weightsRef = { bucket: pin.bucket, key: pin.weightsKey, versionId: pin.weightsVersionId }
+  const labelsRef = { bucket: pin.bucket, key: pin.labelsKey, versionId: pin.labelsVersionId }
+  const abort = new AbortController()
+  const read = { ...settings.read, signal: abort.signal }
+  const labelsRead: Promise<VersionBytes> = readVersion(s3, labelsRef, { ...read, concurrency: 1 })
+  // Settled below in every path; this keeps a failure from being reported as unhandled meanwhile.
+  labelsRead.catch(() => {})
+
+  let classifier: Classifier | undefined
+  try {
+    const weights = await readVersion(s3, weightsRef, read)
+    verifyDigest(weightsRef, pin.weightsSha256, weights.sha256)
+    const downloaded = performance.now()
+    classifier = await Classifier.create(weights.bytes, settings.session, settings.fallbackSize)
+    const created = performance.now()
+    const labels = await labelsRead
+    verifyDigest(labelsRef, pin.labelsSha256, labels.sha256)
+    const names = parseLabels(labels.bytes.toString('utf8'), classifier.classCount, describeObject(labelsRef))
+    return {
+      pin,
+      classifier,
+      labels: names,
+      weightsSha256: weights.sha256,
+      labelsSha256: labels.sha256,
+      bytes: weights.bytes.byteLength + labels.bytes.byteLength,
+      timings: { downloadMs: downloaded - started, sessionMs: created - downloaded, totalMs: performance.now() - started },
+    }
+  } catch (error) {
+    abort.abort()
+    await labelsRead.catch(() => {})
+    await classifier?.release()
+    throw error
+  }
+}

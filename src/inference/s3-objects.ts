@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import { GetObjectCommand, HeadObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3'
+import { AccessDeniedError, ImageTooLargeError, InferenceError, VersionNotFoundError } from './errors.js'
+
+/** One S3 object; `versionId` undefined means the latest version (only ever used for input images). */
+export interface ObjectRef {
+  bucket: string
+  key: string
+  versionId?: string | undefined
+}
+
+/** `s3://bucket/key (VersionId x)`: how every message names an object. */
+export function describeObject (ref: ObjectRef): string {
+  return `s3://${ref.bucket}/${ref.key} (${ref.versionId === undefined ? 'latest version' : `VersionId ${ref.versionId}`})`
+}
+
+export interface ParallelReadOptions {
+  /** Bytes per ranged GET. */
+  partBytes: number
+  /** Ranged GETs in flight at once. */
+  concurrency: number
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * 8 MiB parts, 8 at a time: AWS's guidance for S3 throughput is one connection per 8-16 MB range, and about
+ * 85-90 MB/s per connection from Lambda, so a 100 MB model arrives in about one part's time instead of a
+ * single stream's second or more. Against radosgw on two cores the server is the limit and parallelism is
+ * neutral (bench/inference.ts measures both).
+ */
+export const DEFAULT_PARALLEL_READ: ParallelReadOptions = { partBytes: 8 * 1024 * 1024, concurrency: 8 }
+
+export interface VersionBytes {
+  bytes: Buffer
+  /** lowercase hex sha256 of `bytes`, computed while the parts arrive */
+  sha256: string
+  versionId: string
+}
+
+/**
+ * Reads exactly one version of an object into one buffer with parallel ranged GETs, hashing the parts in order
+ * as they complete, so hashing overlaps the download. Never reads "latest": the VersionId is required.
+ */
+export async function readVersion (
+  s3: S3Client, ref: ObjectRef & { versionId: string }, options: ParallelReadOptions = DEFAULT_PARALLEL_READ
+): Promise<VersionBytes> {
+  const abort = new AbortController()
+  const onAbort = (): void => abort.abort(options.signal?.reason)
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  const get = async (range?: string): Promise<GetObjectCommandOutput> => await s3.send(new GetObjectCommand({
+    Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId, Range: range,
+  }), { abortSignal: abort.signal })
+
+  try {
+    let first: GetObjectCommandOutput
+    try {
+      first = await get(`bytes=0-${options.partBytes - 1}`)
+    } catch (error) {
+      // An empty object has no byte 0: S3 answers 416 to any range, so read it whole.
+      if (statusOf(error) !== 416) throw error
+      first = await get()
+    }
+    const total = totalSize(first)
+    const bytes = Buffer.allocUnsafe(total)
+    const hash = createHash('sha256')
+    let hashedTo = 0
+    const finished = new Map<number, number>()
+    const partDone = (start: number, end: number): void => {
+      finished.set(start, end)
+      for (let next = finished.get(hashedTo); next !== undefined; next = finished.get(hashedTo)) {
+        finished.delete(hashedTo)
+        hash.update(bytes.subarray(hashedTo, next))
+        hashedTo = next
+      }
+    }
+
+    const starts: number[] = []
+    for (let start = options.partBytes; start < total; start += options.partBytes) starts.push(start)
+    const firstEnd = Math.min(options.partBytes, total)
+    const worker = async (): Promise<void> => {
+      for (let start = starts.shift(); start !== undefined; start = starts.shift()) {
+        const end = Math.min(start + options.partBytes, total)
+        const part = await get(`bytes=${start}-${end - 1}`)
+        await copyBody(part, bytes, start, end, ref)
+        partDone(start, end)
+      }
+    }
+    await Promise.all([
+      copyBody(first, bytes, 0, firstEnd, ref).then(() => partDone(0, firstEnd)),
+      ...Array.from({ length: Math.min(options.concurrency, starts.length) }, worker),
+    ])
+    return { bytes, sha256: hash.digest('hex'), versionId: first.VersionId ?? ref.versionId }
+  } catch (error) {
+    abort.abort()
+    throw translateS3Error(error, ref)
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+function totalSize (response: GetObjectCommandOutput): number {
+  const range = response.ContentRange
+  if (range !== undefined) {
+    const total = Number(range.slice(range.lastIndexOf('/') + 1))
+    if (Number.isSafeInteger(total)) return total
+  }
+  return response.ContentLength ?? 0
+}
+
+/** Streams a response body into `target[start, end)` without an intermediate concatenation. */
+async function copyBody (response: GetObjectCommandOutput, target: Buffer, start: number, end: number, ref: ObjectRef): Promise<void> {
+  let offset = start
+  for await (const chunk of response.Body as Readable) {
+    const data = chunk as Buffer
+    if (offset + data.byteLength > end) throw new Error(`${describeObject(ref)}: S3 sent more bytes than the range ${start}-${end - 1}`)
+    data.copy(target, offset)
+    offset += data.byteLength
+  }
+  // A short body is a dropped connection, not bad input: a plain Error, so the caller retries.
+  if (offset !== end) throw new Error(`${describeObject(ref)}: connection closed after ${offset - start} of ${end - start} bytes`)
+}
+
+export interface ObjectBytes {
+  bytes: Buffer
+  /** The version read (undefined in an unversioned bucket). */
+  versionId: string | undefined
+  /** User metadata, keys lowercase as S3 returns them. */
+  metadata: Record<string, string>
+}
+
+/** Reads a small object (an input image) in one GET, refusing it before the body is read when over `maxBytes`. */
+export async function readObject (s3: S3Client, ref: ObjectRef, maxBytes: number): Promise<ObjectBytes> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }))
+    const body = response.Body as Readable
+    const size = response.ContentLength ?? 0
+    if (size > maxBytes) {
+      body.destroy()
+      throw new ImageTooLargeError(`${describeObject(ref)} is ${size} bytes; the limit is ${maxBytes}`)
+    }
+    const bytes = Buffer.allocUnsafe(size)
+    await copyBody(response, bytes, 0, size, ref)
+    return { bytes, versionId: response.VersionId, metadata: response.Metadata ?? {} }
+  } catch (error) {
+    throw translateS3Error(error, ref)
+  }
+}
+
+/** The VersionId of the latest version of a key (development only: MODEL_ALLOW_LATEST). `null` when unversioned. */
+export async function latestVersionId (s3: S3Client, ref: { bucket: string, key: string }): Promise<string> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }))
+    return head.VersionId ?? 'null'
+  } catch (error) {
+    throw translateS3Error(error, ref)
+  }
+}
+
+function statusOf (error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode
+}
+
+/**
+ * Errors that blame the request become domain errors naming the object; everything else (5xx, throttling,
+ * network failures, aborts) is returned unchanged so that callers can retry it.
+ */
+export function translateS3Error (error: unknown, ref: ObjectRef): unknown {
+  if (!(error instanceof Error) || error instanceof InferenceError || !('$metadata' in error)) return error
+  const status = statusOf(error)
+  const name = error.name
+  if (status === 404 || name === 'NoSuchKey' || name === 'NoSuchVersion' || name === 'NotFound') {
+    return new VersionNotFoundError(`${describeObject(ref)} does not exist`, { cause: error })
+  }
+  // S3 answers 400 InvalidArgument to a VersionId that is not even well formed.
+  if (status === 400 && (name === 'InvalidArgument' || /version/i.test(error.message))) {
+    return new VersionNotFoundError(`${describeObject(ref)} does not exist (S3: ${error.message})`, { cause: error })
+  }
+  if (status === 403 || name === 'AccessDenied') {
+    return new AccessDeniedError(`access to ${describeObject(ref)} was denied`, { cause: error })
+  }
+  return error
+}
