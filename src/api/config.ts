@@ -38,10 +38,10 @@ export const API_ENVIRONMENT: readonly ApiVariable[] = [
   { name: 'MODELPIN_ADMIN_TOKEN', default: '(unset)', description: 'admin token to bootstrap; unset: reuse `<MODELPIN_DATA_DIR>/admin-token`, or generate one and write it there' },
   { name: 'MODELPIN_UPLOAD_TMP_DIR', default: '(the OS temporary directory)', description: 'where uploads are spooled and hashed before they go to S3' },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino log level (trace, debug, info, warn, error, fatal, silent)' },
-  { name: 'AWS_ENDPOINT_URL_S3', default: '(AWS S3)', description: 'S3 endpoint, e.g. `http://127.0.0.1:7480` for the local radosgw' },
+  { name: 'AWS_ENDPOINT_URL_S3', default: '(AWS S3)', description: 'S3 endpoint, e.g. `http://127.0.0.1:7480` for the local radosgw (falls back to `AWS_ENDPOINT_URL`)' },
   { name: 'S3_FORCE_PATH_STYLE', default: 'true with a custom endpoint, else false', description: 'path-style bucket addressing (`true` or `false`)' },
   { name: 'S3_CHECKSUMS', default: 'when_required with a custom endpoint, else when_supported', description: 'SDK flexible checksums; radosgw needs `when_required`' },
-  { name: 'AWS_REGION', default: 'us-east-1', description: 'AWS region of S3 and Lambda' },
+  { name: 'AWS_REGION', default: 'us-east-1', description: 'AWS region of S3 and Lambda (falls back to `AWS_DEFAULT_REGION`)' },
   { name: 'AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY', default: '(the SDK\'s credential chain)', description: 'credentials for S3 and Lambda; any source of the AWS SDK\'s default chain works' },
   { name: 'AWS_ENDPOINT_URL_LAMBDA', default: '(AWS Lambda)', description: 'Lambda API endpoint, e.g. `http://127.0.0.1:9001` for the local runtime' },
 ]
@@ -63,7 +63,7 @@ export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig 
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
   }
-  const lambdaEndpoint = nonEmpty(env.AWS_ENDPOINT_URL_LAMBDA) ?? nonEmpty(env.AWS_ENDPOINT_URL)
+  const lambdaEndpoint = nonEmpty(env.AWS_ENDPOINT_URL_LAMBDA)
   if (lambdaEndpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_LAMBDA', lambdaEndpoint)
   const s3 = s3SettingsFromEnv(env)
   if (s3.endpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_S3', s3.endpoint)
