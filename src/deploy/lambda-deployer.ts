@@ -191,10 +191,15 @@ function messageOf (error: unknown): string {
 }
 
 /** A Lambda client for `endpoint` (the local runtime) or AWS when undefined; credentials from the SDK's chain. */
-export function createLambdaClient (options: { endpoint?: string | undefined, region: string }): LambdaClient {
+export function createLambdaClient (options: {
+  endpoint?: string | undefined
+  region: string
+  credentials?: { accessKeyId: string, secretAccessKey: string } | undefined
+}): LambdaClient {
   return new LambdaClient({
     region: options.region,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     // a promotion must fail fast and clearly when Lambda is unreachable, not hang on retries
     maxAttempts: 2,
   })

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pino } from 'pino'
+import { removeBucket, testS3Client } from './s3.js'
+import { startStack, STACK_DEFAULTS, type Stack, type StackOptions } from '../../src/local/stack.js'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+/**
+ * The local stack as `npm start` runs it, on the tiny model: the shared radosgw, buckets with unique names, the
+ * local Lambda runtime and the admin API on free ports, a temporary data dir. Stopped and cleaned after the test.
+ */
+export async function startTestStack (t: Teardown, options: Partial<StackOptions> = {}): Promise<Stack> {
+  const suffix = randomBytes(4).toString('hex')
+  const dataDir = await mkdtemp(join(tmpdir(), 'modelpin-stack-'))
+  const buckets = { input: `in-${suffix}`, models: `models-${suffix}`, output: `out-${suffix}` }
+  const stack = await startStack({
+    dataDir,
+    host: STACK_DEFAULTS.host,
+    s3Port: STACK_DEFAULTS.s3Port,
+    lambdaPort: 0,
+    apiPort: 0,
+    buckets,
+    functionName: STACK_DEFAULTS.functionName,
+    functionAlias: STACK_DEFAULTS.functionAlias,
+    model: STACK_DEFAULTS.model,
+    modelKind: 'tiny',
+    // the generated files are the same for every test: share them
+    modelDir: resolve('.modelpin/models/tiny'),
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    say: () => {},
+    ...options,
+  })
+  t.teardown(async () => {
+    await stack.close()
+    const s3 = testS3Client()
+    for (const bucket of Object.values(buckets)) await removeBucket(s3, bucket).catch(() => {})
+    s3.destroy()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+  return stack
+}

@@ -1,0 +1,74 @@
+import t from 'tap'
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { startTestStack } from './helpers/stack.js'
+import type { LambdaRuntime } from '../src/local/lambda-runtime/index.js'
+import { testS3Client } from './helpers/s3.js'
+
+t.test('the stack brings up every part, seeds two releases with production on 1, and writes stack.json', async (t) => {
+  const stack = await startTestStack(t)
+  const dataDir = join(stack.info.adminTokenFile, '..')
+  const written = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8'))
+  t.same(written.endpoints, stack.info.endpoints)
+  t.equal((await readFile(stack.info.adminTokenFile, 'utf8')), `${stack.token}\n`)
+  t.equal(stack.registry, 'created')
+
+  const headers = { authorization: `Bearer ${stack.token}` }
+  const releases = await (await fetch(`${stack.info.endpoints.api}/v1/models/resnet50/releases`, { headers })).json()
+  t.equal(releases.releases.length, 2)
+  const alias = await (await fetch(`${stack.info.endpoints.api}/v1/models/resnet50/aliases/production`, { headers })).json()
+  t.equal(alias.release, 1)
+  t.equal(alias.drift, false)
+  t.equal(alias.live.pin.weightsVersionId, releases.releases.find((r: { number: number }) => r.number === 1).weightsVersionId)
+
+  const health = await fetch(`${stack.info.endpoints.lambda}/_local/health`)
+  t.equal(health.status, 200)
+})
+
+t.test('an image dropped into the input bucket produces its prediction in the output bucket', async (t) => {
+  const stack = await startTestStack(t)
+  const s3 = testS3Client()
+  t.teardown(() => s3.destroy())
+  const image = await readFile(join(import.meta.dirname, 'fixtures/photo-500x375.jpg'))
+  await s3.send(new PutObjectCommand({ Bucket: stack.info.buckets.input, Key: 'in/photo 1.jpg', Body: image }))
+  const result = await waitForObject(stack.runtime, s3, stack.info.buckets.output, 'in/photo 1.jpg.json')
+  t.equal(result.input.key, 'in/photo 1.jpg')
+  t.equal(result.input.bucket, stack.info.buckets.input)
+  t.equal(result.predictions.length, 5)
+  t.equal(result.model.bucket, stack.info.buckets.models)
+})
+
+t.test('a second start on the same data dir with S3 kept keeps the registry and serves production again', async (t) => {
+  const first = await startTestStack(t)
+  const dataDir = join(first.info.adminTokenFile, '..')
+  const token = first.token
+  await first.close()
+  const second = await startTestStack(t, { dataDir, buckets: first.info.buckets })
+  t.equal(second.registry, 'kept')
+  t.equal(second.token, token, 'the admin token stays valid')
+  const alias = await (await fetch(`${second.info.endpoints.api}/v1/models/resnet50/aliases/production`, {
+    headers: { authorization: `Bearer ${second.token}` },
+  })).json()
+  t.equal(alias.release, 1)
+  t.not(alias.live, null, 'the fresh runtime serves production again')
+  t.equal(alias.drift, false)
+  t.ok(await stat(join(dataDir, 'registry.db')))
+})
+
+/** Waits for the object by following the runtime's async invocations (no sleeping). */
+async function waitForObject (
+  runtime: LambdaRuntime,
+  s3: ReturnType<typeof testS3Client>, bucket: string, key: string
+): Promise<any> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+      return JSON.parse(await object.Body!.transformToString())
+    } catch (error) {
+      if ((error as Error).name !== 'NoSuchKey' || Date.now() > deadline) throw error
+    }
+    await new Promise((resolve) => runtime.once('async-done', resolve))
+  }
+}
