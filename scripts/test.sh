@@ -10,4 +10,17 @@ fi
 bash scripts/ensure-postgres.sh
 echo "[test] typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "[test] lint"; npx eslint .
-echo "[test] tap"; npx tap "$@"
+echo "[test] tap"
+# terse: failures in full, passes as counts (every result is kept in .tap/test-results)
+log=$(mktemp)
+set +e
+npx tap --reporter=terse "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# tap's closing summary, e.g. "# { total: 12, pass: 11, fail: 1 }", as one plain line for CI
+summary=$(grep -a -o '# { total: [^}]*}' "$log" | tail -n 1)
+rm -f "$log"
+pass=$(grep -o 'pass: [0-9]*' <<<"$summary" | grep -o '[0-9]*' || true)
+fail=$(grep -o 'fail: [0-9]*' <<<"$summary" | grep -o '[0-9]*' || true)
+echo "tap: ${pass:-0} passed, ${fail:-0} failed"
+exit "$status"
