@@ -5,10 +5,12 @@
 // at init is faster than resolving hundreds of modules. Left external, loaded from node_modules:
 // - onnxruntime-node and sharp: native addons (.node files and shared libraries esbuild cannot bundle);
 // - pino: its transports start worker threads from files by path, which a bundle does not have.
-// The Dockerfile installs exactly these production dependencies for linux x64.
+// Next to the bundle it writes package.json naming exactly these externals at the versions installed here (from
+// package-lock.json), which the Dockerfile installs for linux x64: the image gets the function's three runtime
+// packages, not the admin API's (better-sqlite3 alone would need a compiler in the image).
 //
 // Usage: node scripts/build-lambda.mjs [--outfile path]
-import { rename } from 'node:fs/promises'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -17,6 +19,8 @@ import { build } from 'esbuild'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const DEFAULT_OUTFILE = resolve(root, 'dist/lambda/index.mjs')
 export const EXTERNAL = ['onnxruntime-node', 'sharp', 'pino', 'pino-pretty']
+/** What the bundle imports at run time (pino-pretty is only ever loaded on a TTY, never in Lambda). */
+const RUNTIME_PACKAGES = ['onnxruntime-node', 'sharp', 'pino']
 
 /** Builds the bundle; written to a temporary name and renamed, so a concurrent reader never sees half a file. */
 export async function buildLambda ({ outfile = DEFAULT_OUTFILE, minify = false } = {}) {
@@ -38,6 +42,12 @@ export async function buildLambda ({ outfile = DEFAULT_OUTFILE, minify = false }
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   })
   await rename(temporary, outfile)
+  const dependencies = {}
+  for (const name of RUNTIME_PACKAGES) {
+    dependencies[name] = JSON.parse(await readFile(resolve(root, 'node_modules', name, 'package.json'), 'utf8')).version
+  }
+  const manifest = { name: 'modelpin-inference', private: true, description: 'Runtime packages of the bundled inference function', dependencies }
+  await writeFile(resolve(dirname(outfile), 'package.json'), JSON.stringify(manifest, null, 2) + '\n')
   const bytes = Object.values(result.metafile.outputs)[0]?.bytes ?? 0
   return { outfile, bytes }
 }

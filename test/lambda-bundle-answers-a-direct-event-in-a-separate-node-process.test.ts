@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { pinToEnvironment } from '../src/inference/pin.js'
+import { S3_ENV, createTestBucket, testS3Client } from './helpers/s3.js'
+import { colourPhoto } from './helpers/images.js'
+import { expectedLabel, pinOf, uploadTinyModel } from './helpers/models.js'
+
+const run = promisify(execFile)
+const root = resolve(import.meta.dirname, '..')
+const bundle = resolve(root, 'dist/lambda/index.mjs')
+
+/** A Node process that imports the bundle as Lambda's runtime would and invokes `handler` once per event. */
+const RUNNER = `
+const { handler } = await import(process.env.BUNDLE)
+for (const event of JSON.parse(process.env.EVENTS)) {
+  try {
+    console.log('RESULT ' + JSON.stringify(await handler(event, { awsRequestId: 'bundle-' + Math.random(), functionName: 'f', functionVersion: '1', getRemainingTimeInMillis: () => 30000 })))
+  } catch (error) {
+    console.log('RESULT ' + JSON.stringify({ errorType: error.name, errorMessage: error.message }))
+  }
+}
+`
+
+async function invoke (env: Record<string, string>, events: unknown[]): Promise<{ results: any[], stdout: string }> {
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', RUNNER], {
+    // Outside the repository, so nothing resolves through tsx or the sources: only the bundle and node_modules.
+    cwd: '/',
+    env: { PATH: process.env.PATH ?? '', ...S3_ENV, ...env, BUNDLE: bundle, EVENTS: JSON.stringify(events), LOG_LEVEL: 'info' },
+    maxBuffer: 16 << 20,
+  })
+  const results = stdout.split('\n').filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)))
+  return { results, stdout }
+}
+
+t.before(async () => {
+  await run(process.execPath, [resolve(root, 'scripts/build-lambda.mjs')], { cwd: root })
+})
+
+t.test('the bundle, in its own process, classifies a direct event with the configured pin, then warm', async (t) => {
+  const s3 = testS3Client()
+  const bucket = await createTestBucket(t, s3)
+  const outputs = await createTestBucket(t, s3, { versioned: false })
+  const model = await uploadTinyModel(s3, bucket)
+  const image = { base64: (await colourPhoto('blue')).toString('base64') }
+  const { results, stdout } = await invoke({ ...pinToEnvironment(pinOf(model, 2, 1)), OUTPUT_BUCKET: outputs }, [
+    { image },
+    { image, model: { weightsVersionId: model.weights[0], labelsVersionId: model.labels[1] } },
+    { nonsense: true },
+  ])
+  t.equal(results.length, 3)
+  const [first, second, third] = results
+  t.equal(first.predictions[0].label, expectedLabel(2, 1, 'blue'))
+  t.same(first.model, { bucket, weightsKey: model.weightsKey, weightsVersionId: model.weights[1], labelsKey: model.labelsKey, labelsVersionId: model.labels[0] })
+  t.equal(first.environment.coldStart, true)
+  t.equal(second.predictions[0].label, expectedLabel(1, 2, 'blue'))
+  t.equal(second.environment.coldStart, false)
+  t.equal(second.environment.id, first.environment.id)
+  t.same(third, { errorType: 'UnknownEventError', errorMessage: third.errorMessage })
+  const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+  t.ok(logs.some((l) => l.msg === 'inference function initialised' && l.name === 'modelpin-inference'), 'pino JSON lines from module scope')
+  t.ok(logs.filter((l) => l.msg === 'classified').every((l) => typeof l.requestId === 'string' && typeof l.weightsVersionId === 'string'))
+})
+
+t.test('the bundle fails its init with a message naming a missing variable', async (t) => {
+  const error = await invoke({ MODEL_WEIGHTS_KEY: 'w', MODEL_LABELS_KEY: 'l', OUTPUT_BUCKET: 'o' }, []).then(() => undefined, (e: unknown) => e)
+  t.match(error, { stderr: /ConfigurationError: MODEL_BUCKET is not set/ })
+})
