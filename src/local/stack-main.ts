@@ -7,16 +7,6 @@ import { join, resolve } from 'node:path'
 import { createLogger } from '../logging.js'
 import { startStack, STACK_DEFAULTS, type Stack } from './stack.js'
 
-/** The stack's environment variables (the README's "Local stack" table). */
-export const STACK_ENVIRONMENT = [
-  { name: 'MODELPIN_S3_PORT', default: String(STACK_DEFAULTS.s3Port), description: 'port of radosgw (started by the stack when nothing answers there)' },
-  { name: 'MODELPIN_LAMBDA_PORT', default: String(STACK_DEFAULTS.lambdaPort), description: 'port of the local Lambda runtime' },
-  { name: 'MODELPIN_API_PORT', default: String(STACK_DEFAULTS.apiPort), description: 'port of the admin API' },
-  { name: 'MODELPIN_DATA_DIR', default: STACK_DEFAULTS.dataDir, description: 'registry database, admin token, stack.json, bundle and generated models' },
-  { name: 'MODELPIN_ADMIN_TOKEN', default: '(generated once, kept in <data dir>/admin-token)', description: 'admin token to use instead' },
-  { name: 'MODELPIN_DEMO_MODEL', default: 'resnet50', description: '`resnet50` (100 MB, the real architecture) or `tiny` (a small ResNet, for a quick look)' },
-] as const
-
 function port (name: string, fallback: number): number {
   const raw = process.env[name]
   if (raw === undefined || raw === '') return fallback

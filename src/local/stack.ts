@@ -37,6 +37,16 @@ export const STACK_DEFAULTS = {
   deployAlias: 'production',
 } as const
 
+/** The stack's environment variables (the README's "Local stack" table). */
+export const STACK_ENVIRONMENT = [
+  { name: 'MODELPIN_S3_PORT', default: String(STACK_DEFAULTS.s3Port), description: 'port of radosgw (started by the stack when nothing answers there)' },
+  { name: 'MODELPIN_LAMBDA_PORT', default: String(STACK_DEFAULTS.lambdaPort), description: 'port of the local Lambda runtime' },
+  { name: 'MODELPIN_API_PORT', default: String(STACK_DEFAULTS.apiPort), description: 'port of the admin API' },
+  { name: 'MODELPIN_DATA_DIR', default: STACK_DEFAULTS.dataDir, description: 'registry database, admin token, stack.json, bundle and generated models' },
+  { name: 'MODELPIN_ADMIN_TOKEN', default: '(generated once, kept in <data dir>/admin-token)', description: 'admin token to use instead' },
+  { name: 'MODELPIN_DEMO_MODEL', default: 'resnet50', description: '`resnet50` (100 MB, the real architecture) or `tiny` (a small ResNet, for a quick look)' },
+] as const
+
 export interface StackOptions {
   dataDir: string
   host: string
