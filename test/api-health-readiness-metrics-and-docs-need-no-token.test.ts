@@ -24,6 +24,13 @@ t.test('/readyz answers 503 naming S3 when the S3 endpoint is wrong', async (t) 
   t.equal((await api('GET', '/readyz', { token: null })).status, 200, 'the healthy app next to it stays ready')
 })
 
+t.test('/readyz answers 503 naming S3 when S3 does not know the credentials', async (t) => {
+  const broken = await build(t, { s3Credentials: { accessKeyId: 'not-a-key', secretAccessKey: 'not-a-secret' } })
+  const res = await broken.api('GET', '/readyz', { token: null })
+  t.equal(res.status, 503)
+  t.same(res.body.failed, ['s3'])
+})
+
 t.test('/metrics counts a request by method, route pattern and status', async (t) => {
   const { api } = await build(t)
   t.equal((await api('GET', '/v1/models')).status, 200)

@@ -186,8 +186,11 @@ export class S3ArtifactStore implements ArtifactStore {
     try {
       await this.#s3.send(new ListBucketsCommand({}))
     } catch (error) {
-      // A refusal (e.g. 403 without s3:ListAllMyBuckets) still proves that S3 is there and answering.
+      // A refusal (e.g. 403 without s3:ListAllMyBuckets) still proves that S3 is there and answering; credentials
+      // that S3 does not know or cannot verify mean no request of ours would succeed, so those are not ready.
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+      const name = (error as Error).name
+      if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') throw error
       if (status !== undefined && status >= 400 && status < 500) return
       throw error
     }
