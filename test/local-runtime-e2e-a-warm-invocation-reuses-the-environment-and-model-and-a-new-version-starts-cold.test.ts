@@ -1,0 +1,52 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import t from 'tap'
+import { colourPhoto } from './helpers/images.js'
+import { deployedRelease, invoke, promote, stackLambdaClient } from './helpers/local-runtime-e2e.js'
+import { waitForRuntimeEvent } from './helpers/lambda-runtime.js'
+import { expectedTopLabel } from './helpers/models.js'
+import { createTestBucket, testS3Client } from './helpers/s3.js'
+import { startTestStack } from './helpers/stack.js'
+
+t.test('the second invocation is warm in the first one\'s environment without reloading the model; a new version starts cold', async (t) => {
+  const stack = await startTestStack(t)
+  const s3 = testS3Client()
+  t.teardown(() => s3.destroy())
+  const lambda = stackLambdaClient(stack)
+  t.teardown(() => lambda.destroy())
+  const images = await createTestBucket(t, s3, { prefix: 'images', versioned: false })
+  await s3.send(new PutObjectCommand({ Bucket: images, Key: 'blue.jpg', Body: await colourPhoto('blue') }))
+  const event = { image: { bucket: images, key: 'blue.jpg' } }
+  const first = await deployedRelease(stack)
+
+  const started = waitForRuntimeEvent(stack.runtime, 'environment-started', (e) => e.version === first.functionVersion)
+  const cold = await invoke(lambda, stack, event)
+  const [startedEvent] = await started
+  t.equal(cold.response.ExecutedVersion, first.functionVersion)
+  t.equal(cold.body.environment.coldStart, true, 'the first invocation of the version is a cold start')
+  t.match(cold.body.cache, { loads: 1, misses: 1, hits: 0 }, 'the cold start loads the model')
+
+  const warm = await invoke(lambda, stack, event)
+  t.equal(warm.body.environment.id, cold.body.environment.id, 'same environment (process)')
+  t.equal(warm.body.environment.coldStart, false)
+  t.equal(warm.body.cache.loads, 1, 'the model is not loaded again')
+  t.equal(warm.body.cache.hits, cold.body.cache.hits + 1, 'it is served from the cache')
+  t.equal(warm.body.predictions[0].label, expectedTopLabel(1, 1, 'blue'))
+  const versionStats = stack.runtime.stats().versions.find((v) => v.version === first.functionVersion)
+  t.match(versionStats, { environmentsStarted: 1, coldStarts: 1, invocations: 2 }, 'the runtime counts one environment for both')
+  t.ok(startedEvent.environmentId.length > 0)
+
+  // Promoting release 2 through the API publishes a new Lambda version and moves `live` to it.
+  const nextStarted = waitForRuntimeEvent(stack.runtime, 'environment-started', (e) => e.version !== first.functionVersion)
+  const secondVersion = await promote(stack, 2)
+  t.not(secondVersion, first.functionVersion, 'release 2 is a newly published version')
+  const { release: release2 } = await deployedRelease(stack)
+  const fresh = await invoke(lambda, stack, event)
+  const [nextEvent] = await nextStarted
+  t.equal(nextEvent.version, secondVersion)
+  t.equal(fresh.response.ExecutedVersion, secondVersion)
+  t.not(fresh.body.environment.id, cold.body.environment.id, 'a new environment')
+  t.equal(fresh.body.environment.coldStart, true)
+  t.match(fresh.body.cache, { loads: 1, hits: 0 }, 'the new environment loads its own model')
+  t.equal(fresh.body.model.weightsVersionId, release2.weightsVersionId)
+  t.equal(fresh.body.predictions[0].label, expectedTopLabel(2, 2, 'blue'), 'release 2 (weights 2, labels 2) answered')
+})
