@@ -655,10 +655,19 @@ export class Registry {
       .executeTakeFirst()
     const published = await this.#requireDeployer(model).publish(target, { model: model.name, release: number, pin: this.pinOf(model, release) }, known?.function_version)
     if (published.functionVersion !== known?.function_version) {
-      await this.#db.insertInto('deployments')
-        .values({ model: model.name, release: number, function_name: target.functionName, function_version: published.functionVersion, created_at: new Date().toISOString() })
-        .onConflict((conflict) => conflict.columns(['model', 'release', 'function_name']).doUpdateSet({ function_version: published.functionVersion }))
-        .execute()
+      await this.#db.transaction().execute(async (trx) => {
+        // A version carries one configuration, so it serves one release. A version number recorded for another
+        // release is stale: the function was recreated (a restarted local runtime starts again at version 1), and
+        // keeping the old record would make what Lambda serves map to two releases.
+        await trx.deleteFrom('deployments')
+          .where('function_name', '=', target.functionName).where('function_version', '=', published.functionVersion)
+          .where((eb) => eb.or([eb('model', '!=', model.name), eb('release', '!=', number)]))
+          .execute()
+        await trx.insertInto('deployments')
+          .values({ model: model.name, release: number, function_name: target.functionName, function_version: published.functionVersion, created_at: new Date().toISOString() })
+          .onConflict((conflict) => conflict.columns(['model', 'release', 'function_name']).doUpdateSet({ function_version: published.functionVersion }))
+          .execute()
+      })
     }
     return published.functionVersion
   }

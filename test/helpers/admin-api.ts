@@ -1,0 +1,127 @@
+import {
+  GetAliasCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand,
+} from '@aws-sdk/client-lambda'
+import type { Stack } from '../../src/local/stack.js'
+import { colourPhoto } from './images.js'
+import { expectedLabel } from './models.js'
+import type { Colour, DemoVersion } from './models.js'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+export interface Answer { status: number, etag: string | null, body: any }
+
+/** The admin API of a running stack over real HTTP, with its admin token unless told otherwise. */
+export function adminApi (url: string, token: string): {
+  get: (path: string) => Promise<Answer>
+  post: (path: string, body?: unknown, headers?: Record<string, string>) => Promise<Answer>
+  patch: (path: string, body: unknown) => Promise<Answer>
+  del: (path: string, headers?: Record<string, string>) => Promise<Answer>
+} {
+  const send = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
+    const response = await fetch(url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const text = await response.text()
+    return { status: response.status, etag: response.headers.get('etag'), body: text === '' ? null : JSON.parse(text) }
+  }
+  return {
+    get: (path) => send('GET', path),
+    post: (path, body, headers) => send('POST', path, body ?? {}, headers),
+    patch: (path, body) => send('PATCH', path, body),
+    del: (path, headers) => send('DELETE', path, undefined, headers),
+  }
+}
+
+/** @aws-sdk/client-lambda as a user points it at the stack's Lambda endpoint (the stack's credentials). */
+export function stackLambda (t: Teardown, stack: Stack): LambdaClient {
+  const lambda = new LambdaClient({
+    endpoint: stack.info.endpoints.lambda,
+    region: stack.info.credentials.region,
+    credentials: { accessKeyId: stack.info.credentials.accessKeyId, secretAccessKey: stack.info.credentials.secretAccessKey },
+    maxAttempts: 1,
+  })
+  t.teardown(() => lambda.destroy())
+  return lambda
+}
+
+/** The demo model's two releases as the stack registered them: release n = weights version n + labels version n. */
+export interface SeededRelease {
+  number: number
+  weightsVersionId: string
+  labelsVersionId: string
+  weightsSha256: string
+  labelsSha256: string
+}
+
+/** Reads releases 1 and 2 of the stack's model over the API. */
+export async function seededReleases (stack: Stack): Promise<[SeededRelease, SeededRelease]> {
+  const api = adminApi(stack.info.endpoints.api, stack.token)
+  const answer = await api.get(`/v1/models/${stack.info.model.name}/releases`)
+  if (answer.status !== 200) throw new Error(`listing releases answered ${answer.status}`)
+  const byNumber = (n: number): SeededRelease => {
+    const release = answer.body.releases.find((r: SeededRelease) => r.number === n)
+    if (release === undefined) throw new Error(`the stack has no release ${n}`)
+    return release
+  }
+  return [byNumber(1), byNumber(2)]
+}
+
+/** The test image: a red photo, so release 1 answers `tomato` and release 2 `Cucumis sativus` (scripts/model-classes.ts). */
+export const TEST_COLOUR: Colour = 'red'
+
+let testImage: Promise<string> | undefined
+
+/** The test image as base64 (made once per process). */
+export async function testImageBase64 (): Promise<string> {
+  testImage ??= colourPhoto(TEST_COLOUR).then((bytes) => bytes.toString('base64'))
+  return await testImage
+}
+
+/** The top label release `n` of the stack (weights n + labels n) gives the test image. */
+export function releaseLabel (n: DemoVersion): string {
+  return expectedLabel(n, n, TEST_COLOUR)
+}
+
+/** One synchronous invocation of `function:qualifier` with the test image; the parsed answer and any function error. */
+export async function invokeWithTestImage (
+  lambda: LambdaClient, stack: Stack, qualifier = stack.info.function.alias
+): Promise<{ functionError: string | undefined, executedVersion: string | undefined, body: any }> {
+  const answer = await lambda.send(new InvokeCommand({
+    FunctionName: stack.info.function.name,
+    Qualifier: qualifier,
+    Payload: Buffer.from(JSON.stringify({ image: { base64: await testImageBase64() }, topK: 1 })),
+  }))
+  return {
+    functionError: answer.FunctionError,
+    executedVersion: answer.ExecutedVersion,
+    body: JSON.parse(Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8')),
+  }
+}
+
+/** The stack function's Lambda alias as Lambda reports it. */
+export async function lambdaAlias (lambda: LambdaClient, stack: Stack): Promise<{ functionVersion: string, weights: Record<string, number>, revisionId: string }> {
+  const alias = await lambda.send(new GetAliasCommand({ FunctionName: stack.info.function.name, Name: stack.info.function.alias }))
+  return {
+    functionVersion: alias.FunctionVersion ?? '',
+    weights: alias.RoutingConfig?.AdditionalVersionWeights ?? {},
+    revisionId: alias.RevisionId ?? '',
+  }
+}
+
+/** The published versions of the stack's function (without $LATEST). */
+export async function publishedVersions (lambda: LambdaClient, stack: Stack): Promise<string[]> {
+  const versions: string[] = []
+  let marker: string | undefined
+  do {
+    const page = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: stack.info.function.name, Marker: marker }))
+    for (const version of page.Versions ?? []) if (version.Version !== undefined && version.Version !== '$LATEST') versions.push(version.Version)
+    marker = page.NextMarker
+  } while (marker !== undefined)
+  return versions
+}
