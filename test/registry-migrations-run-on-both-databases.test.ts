@@ -14,11 +14,11 @@ for (const kind of DATABASE_KINDS) {
     t.equal(database.dialect, kind)
     await pingDatabase(database.db)
 
-    t.same(await migrateToLatest(database.db), ['0001-registry'])
+    t.same(await migrateToLatest(database.db), ['0001-registry', '0002-artifact-digests'])
     t.same(await migrateToLatest(database.db), [])
 
     const tables = (await database.db.introspection.getTables()).map((table) => table.name).sort()
-    t.same(tables, ['alias_history', 'aliases', 'api_tokens', 'deployments', 'models', 'releases'])
+    t.same(tables, ['alias_history', 'aliases', 'api_tokens', 'artifact_digests', 'deployments', 'models', 'releases'])
   })
 }
 

@@ -86,6 +86,17 @@ export interface DeploymentsTable {
   created_at: ColumnType<string, string, never>
 }
 
+/** A digest the registry learnt for one S3 object version (migrations/0002-artifact-digests.ts). */
+export interface ArtifactDigestsTable {
+  bucket: string
+  key: string
+  version_id: string
+  /** lowercase hex */
+  sha256: string
+  size: number
+  recorded_at: string
+}
+
 export interface RegistrySchema {
   models: ModelsTable
   releases: ReleasesTable
@@ -93,6 +104,7 @@ export interface RegistrySchema {
   alias_history: AliasHistoryTable
   api_tokens: ApiTokensTable
   deployments: DeploymentsTable
+  artifact_digests: ArtifactDigestsTable
 }
 
 export interface RegistryDatabase {
