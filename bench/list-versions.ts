@@ -1,8 +1,9 @@
 /**
  * Listing 1,000 S3 versions of one key through the admin API (over a real socket, pages as large as the API allows)
  * against the raw ListObjectVersions calls for the same versions, in the same run: `list_versions_ratio` = API / raw
- * (medians of a few alternating repeats). The API's first listing also reads each version's sha256 from its
- * metadata (one HEAD per version; the store remembers them afterwards): that cold figure is reported on its own.
+ * (medians of a few alternating repeats). The API's first listing (nothing warmed up) is reported on its own. Each
+ * API page is one ListObjectVersions request plus one query for the digests the registry recorded: no HEAD per
+ * version, so these versions (put directly, unknown to the registry) list with sha256 null.
  *
  *   npx tsx bench/list-versions.ts
  */

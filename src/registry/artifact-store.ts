@@ -15,7 +15,10 @@ import type { ArtifactVersion, S3Location } from './model.js'
 
 /** Where model artifacts live and how their versions are read and written. The one implementation is S3. */
 export interface ArtifactStore {
-  /** Versions of exactly `loc.key`, newest first, delete markers included and flagged; `cursor` is opaque. */
+  /**
+   * Versions of exactly `loc.key`, newest first, delete markers included and flagged; `cursor` is opaque. One S3
+   * listing request: S3 lists no user metadata, so `sha256` is null here (the registry fills in what it recorded).
+   */
   listVersions (loc: S3Location, page: { limit: number, cursor?: string | undefined }): Promise<{ versions: ArtifactVersion[], nextCursor: string | null }>
   /** One version's size, digest and tag; null when that version does not exist (or is a delete marker). */
   headVersion (loc: S3Location, versionId: string): Promise<ArtifactHead | null>
@@ -54,10 +57,6 @@ export const MAX_LIST_LIMIT = 1000
 const S3_MIN_PART_BYTES = 5 * 1024 * 1024
 /** A single PutObject may carry at most 5 GiB. */
 const S3_MAX_PUT_BYTES = 5 * 1024 ** 3
-/** Versions are immutable, so their digests can be remembered; this bounds how many. */
-const SHA256_CACHE_ENTRIES = 50_000
-/** HEAD requests in flight at once when a listing needs digests from metadata. */
-const HEAD_CONCURRENCY = 16
 const SHA256_HEX = /^[0-9a-f]{64}$/
 
 /** The ArtifactStore over S3 (AWS or radosgw: endpoint, path style and checksums come from the client). */
@@ -66,8 +65,6 @@ export class S3ArtifactStore implements ArtifactStore {
   readonly #tmpDir: string
   readonly #multipartThreshold: number
   readonly #partSize: number
-  /** digests (or their absence) of versions already looked at, in insertion order for eviction */
-  readonly #sha256Cache = new Map<string, string | null>()
 
   constructor (options: S3ArtifactStoreOptions) {
     this.#s3 = options.s3
@@ -99,7 +96,6 @@ export class S3ArtifactStore implements ArtifactStore {
     const markers = (response.DeleteMarkers ?? []).filter((m) => m.Key === loc.key)
     const sawOtherKey = (response.Versions?.length ?? 0) + (response.DeleteMarkers?.length ?? 0) > versions.length + markers.length
     const entries = mergeNewestFirst(versions, markers)
-    await this.#fillSha256(loc, entries)
     const more = response.IsTruncated === true && !sawOtherKey && response.NextKeyMarker === loc.key &&
       response.NextVersionIdMarker !== undefined
     return {
@@ -117,11 +113,9 @@ export class S3ArtifactStore implements ArtifactStore {
       throw error
     }
     if (response.DeleteMarker === true) return null
-    const sha256 = sha256FromMetadata(response.Metadata)
-    this.#remember(loc, versionId, sha256)
     return {
       size: response.ContentLength ?? 0,
-      sha256,
+      sha256: sha256FromMetadata(response.Metadata),
       etag: unquote(response.ETag),
       lastModified: (response.LastModified ?? new Date(0)).toISOString(),
     }
@@ -154,7 +148,6 @@ export class S3ArtifactStore implements ArtifactStore {
       if (versionId === undefined || versionId === '' || versionId === 'null') {
         throw new Error(`bucket ${loc.bucket} is not versioned: the upload replaced ${loc.key} instead of adding a version`)
       }
-      this.#remember(loc, versionId, spooled.sha256)
       return { versionId, size: spooled.size, sha256: spooled.sha256 }
     } finally {
       await rm(path, { force: true })
@@ -223,34 +216,6 @@ export class S3ArtifactStore implements ArtifactStore {
       await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: request.Bucket, Key: request.Key, UploadId: uploadId }))
         .catch(() => {}) // the original failure is what matters; an abandoned upload is cleaned up by lifecycle rules
       throw error
-    }
-  }
-
-  /** Digests from each version's metadata (a listing carries none), from the cache when already known. */
-  async #fillSha256 (loc: S3Location, entries: ArtifactVersion[]): Promise<void> {
-    const missing = entries.filter((entry) => {
-      if (entry.deleteMarker) return false
-      const known = this.#sha256Cache.get(cacheKey(loc, entry.versionId))
-      if (known === undefined) return true
-      entry.sha256 = known
-      return false
-    })
-    let next = 0
-    const worker = async (): Promise<void> => {
-      for (let entry = missing[next++]; entry !== undefined; entry = missing[next++]) {
-        entry.sha256 = (await this.headVersion(loc, entry.versionId))?.sha256 ?? null
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, missing.length) }, worker))
-  }
-
-  #remember (loc: S3Location, versionId: string, sha256: string | null): void {
-    const key = cacheKey(loc, versionId)
-    this.#sha256Cache.delete(key)
-    this.#sha256Cache.set(key, sha256)
-    if (this.#sha256Cache.size > SHA256_CACHE_ENTRIES) {
-      const oldest = this.#sha256Cache.keys().next().value
-      if (oldest !== undefined) this.#sha256Cache.delete(oldest)
     }
   }
 }
@@ -346,10 +311,6 @@ function sha256FromMetadata (metadata: Record<string, string> | undefined): stri
 function unquote (etag: string | undefined): string | null {
   if (etag === undefined || etag === '') return null
   return etag.replace(/^"(.*)"$/, '$1')
-}
-
-function cacheKey (loc: S3Location, versionId: string): string {
-  return `${loc.bucket}\u0000${loc.key}\u0000${versionId}`
 }
 
 function errorName (error: unknown): string | undefined {

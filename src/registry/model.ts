@@ -36,7 +36,7 @@ export interface ArtifactVersion {
   size: number | null
   etag: string | null
   deleteMarker: boolean
-  /** lowercase hex, from the object's `sha256` user metadata or the registry's records, when known */
+  /** lowercase hex, when the registry recorded it (an upload through it, or a registered release); else null */
   sha256: string | null
 }
 

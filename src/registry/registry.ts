@@ -156,24 +156,16 @@ export class Registry {
 
   // ---- artifacts ----
 
-  /** The S3 versions of a model's weights or labels, newest first; sha256 from metadata, else from its releases. */
+  /**
+   * The S3 versions of a model's weights or labels, newest first: one S3 listing request and one query for the
+   * digests the registry recorded (uploads, registered releases); sha256 is null for any other version.
+   */
   async listArtifactVersions (model: string, kind: ArtifactKind, page: { limit: number, cursor?: string | undefined }): Promise<{ versions: ArtifactVersion[], nextCursor: string | null }> {
     const found = await this.getModel(model)
-    const listed = await this.#store.listVersions(artifactLocation(found, checkKind(kind)), page)
-    const unknown = listed.versions.filter((v) => !v.deleteMarker && v.sha256 === null).map((v) => v.versionId)
-    if (unknown.length > 0) {
-      const known = new Map<string, string>()
-      const rows = await this.#db.selectFrom('releases')
-        .select(['weights_version_id', 'weights_sha256', 'labels_version_id', 'labels_sha256'])
-        .where('model', '=', model)
-        .where(kind === 'weights' ? 'weights_version_id' : 'labels_version_id', 'in', unknown)
-        .execute()
-      for (const row of rows) {
-        if (kind === 'weights') known.set(row.weights_version_id, row.weights_sha256)
-        else known.set(row.labels_version_id, row.labels_sha256)
-      }
-      for (const version of listed.versions) version.sha256 ??= known.get(version.versionId) ?? null
-    }
+    const loc = artifactLocation(found, checkKind(kind))
+    const listed = await this.#store.listVersions(loc, page)
+    const known = await this.#recordedDigests(loc, listed.versions.filter((v) => !v.deleteMarker).map((v) => v.versionId))
+    for (const version of listed.versions) version.sha256 = version.deleteMarker ? null : known.get(version.versionId) ?? null
     return listed
   }
 
@@ -183,6 +175,13 @@ export class Registry {
     const loc = artifactLocation(found, checkKind(kind))
     const uploaded = await this.#store.upload(loc, body, { contentType: options.contentType })
     this.#logger.info({ model, kind, versionId: uploaded.versionId, size: uploaded.size, sha256: uploaded.sha256 }, 'artifact uploaded')
+    try {
+      await this.#recordDigest(loc, uploaded.versionId, uploaded)
+    } catch (error) {
+      // The version exists in S3 (with its sha256 metadata) whatever happens here: failing the request would make
+      // the client upload it again as another version. Unrecorded, it lists without a digest until a release reads it.
+      this.#logger.warn({ err: error, model, kind, versionId: uploaded.versionId }, 'the uploaded version\'s digest could not be recorded')
+    }
     return uploaded
   }
 
@@ -719,6 +718,12 @@ export class Registry {
 
   // ---- rows ----
 
+  /**
+   * Where a version's digest comes from, in one place. An upload through the registry records the sha256 of the
+   * bytes it streamed (uploadArtifact). A version named in a release must exist; its digest is the one recorded
+   * before, else its `sha256` metadata, else computed by streaming its bytes, and is recorded from then on. Nothing
+   * else writes a digest, so a listing reports one only for versions the registry has recorded.
+   */
   async #artifactFacts (loc: S3Location, versionId: string, field: string): Promise<{ size: number, sha256: string }> {
     const head = await this.#store.headVersion(loc, versionId)
     if (head === null) {
@@ -726,7 +731,29 @@ export class Registry {
       missing.message = `${field}: ${missing.message}`
       throw missing
     }
-    return { size: head.size, sha256: head.sha256 ?? await this.#store.sha256Of(loc, versionId) }
+    const recorded = (await this.#recordedDigests(loc, [versionId])).get(versionId)
+    if (recorded !== undefined) return { size: head.size, sha256: recorded }
+    const facts = { size: head.size, sha256: head.sha256 ?? await this.#store.sha256Of(loc, versionId) }
+    await this.#recordDigest(loc, versionId, facts)
+    return facts
+  }
+
+  /** Records what the registry learnt of one version; versions never change, so a row once written stays. */
+  async #recordDigest (loc: S3Location, versionId: string, facts: { size: number, sha256: string }): Promise<void> {
+    await this.#db.insertInto('artifact_digests')
+      .values({ bucket: loc.bucket, key: loc.key, version_id: versionId, sha256: facts.sha256, size: facts.size, recorded_at: new Date().toISOString() })
+      // another registration of the same version got there first, with the same facts
+      .onConflict((conflict) => conflict.columns(['bucket', 'key', 'version_id']).doNothing())
+      .execute()
+  }
+
+  /** The recorded digests of some versions of one object, by VersionId, in one query. */
+  async #recordedDigests (loc: S3Location, versionIds: string[]): Promise<Map<string, string>> {
+    if (versionIds.length === 0) return new Map()
+    const rows = await this.#db.selectFrom('artifact_digests').select(['version_id', 'sha256'])
+      .where('bucket', '=', loc.bucket).where('key', '=', loc.key).where('version_id', 'in', versionIds)
+      .execute()
+    return new Map(rows.map((row) => [row.version_id, row.sha256]))
   }
 
   async #releaseNamedInBody (model: string, number: unknown, field: string): Promise<ReleaseRow> {

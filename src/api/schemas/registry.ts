@@ -45,7 +45,7 @@ export const ArtifactVersionSchema = Type.Object({
   size: Type.Union([Type.Integer(), Type.Null()], { description: 'null for a delete marker' }),
   etag: Type.Union([Type.String(), Type.Null()]),
   deleteMarker: Type.Boolean(),
-  sha256: Type.Union([Sha256Schema, Type.Null()], { description: 'from the object\'s `sha256` metadata, when known' }),
+  sha256: Type.Union([Sha256Schema, Type.Null()], { description: 'when modelpin recorded it (an upload through the API, or a registered release); null otherwise' }),
 })
 
 export const ReleaseSchema = Type.Object({
