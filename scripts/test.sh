@@ -8,13 +8,13 @@ if ! bash scripts/local-s3.sh status 2>/dev/null; then
   bash scripts/local-s3.sh start
 fi
 bash scripts/ensure-postgres.sh
-echo "[test] typecheck"; npx tsc -p tsconfig.json --noEmit
-echo "[test] lint"; npx eslint .
+echo "[test] typecheck"; node_modules/.bin/tsc -p tsconfig.json --noEmit
+echo "[test] lint"; node_modules/.bin/eslint .
 echo "[test] tap"
 # terse: failures in full, passes as counts (every result is kept in .tap/test-results)
 log=$(mktemp)
 set +e
-npx tap --reporter=terse "$@" 2>&1 | tee "$log"
+node_modules/.bin/tap --reporter=terse "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # tap's closing summary, e.g. "# { total: 12, pass: 11, fail: 1 }", as one plain line for CI

@@ -37,7 +37,7 @@ interface Teardown { teardown: (fn: () => unknown) => void }
 
 /** Creates a bucket with a unique name (versioned unless told otherwise) and empties and removes it after the test. */
 export async function createTestBucket (
-  t: Teardown, s3: S3Client, options: { prefix?: string, versioned?: boolean } = {},
+  t: Teardown, s3: S3Client, options: { prefix?: string, versioned?: boolean } = {}
 ): Promise<string> {
   const bucket = `${options.prefix ?? 'test'}-${randomBytes(5).toString('hex')}`
   await s3.send(new CreateBucketCommand({ Bucket: bucket }))
