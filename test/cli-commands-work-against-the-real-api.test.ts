@@ -120,6 +120,14 @@ t.test('the CLI uploads, lists versions, registers, promotes, rolls back and rea
   t.equal(unknownToken.code, EXIT_CODES.auth)
   t.match(unknownToken.stderr, /^error: unauthorized: /)
 
+  // an upload the API refuses before reading the body: its answer is reported, not a broken connection
+  const bigFile = path.join(files, 'big.onnx')
+  await writeFile(bigFile, Buffer.alloc(16 * 1024 * 1024, 1))
+  const uploadDenied = await cli(['upload', 'cli-model', 'weights', bigFile], { token: viewer.token })
+  t.equal(uploadDenied.code, EXIT_CODES.auth, uploadDenied.stderr)
+  t.match(uploadDenied.stderr, /^error: forbidden: /)
+  t.equal((await cliJson(['versions', 'cli-model', 'weights'])).versions.length, 2, 'no version was added')
+
   // not found, rejected
   const noModel = await cli(['model', 'no-such-model'])
   t.equal(noModel.code, EXIT_CODES.notFound)

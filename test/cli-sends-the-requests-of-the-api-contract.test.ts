@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
+import { createServer as createHttpServer } from 'node:http'
 import path from 'node:path'
 import t from 'tap'
 import { EXIT_CODES, main } from '../src/cli/main.js'
@@ -200,3 +201,34 @@ async function closedPort (): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
 }
+
+t.test('an upload the server answers before reading it stops sending, and the next request goes through', async (t) => {
+  // Like an API that refuses an upload after its first chunk (unknown model) and leaves the rest unread.
+  const server = createHttpServer((req, res) => {
+    if (req.method === 'GET') {
+      req.resume()
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"models":[]}')
+      return
+    }
+    req.once('data', () => {
+      req.pause()
+      res.writeHead(404, { 'content-type': 'application/json' })
+        .end('{"error":{"code":"model_not_found","message":"there is no model nope"}}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const file = path.join(await emptyDirectory(t), 'big.onnx')
+  await writeFile(file, Buffer.alloc(64 * 1024 * 1024))
+
+  const upload = await cli(t, url, ['upload', 'nope', 'weights', file])
+  t.equal(upload.code, EXIT_CODES.notFound)
+  t.equal(upload.stderr, 'error: model_not_found: there is no model nope\n')
+  const next = await cli(t, url, ['models', '--json'])
+  t.equal(next.code, EXIT_CODES.ok, next.stderr)
+  t.equal(next.stdout, '{"models":[]}\n')
+})

@@ -59,8 +59,6 @@ export class ApiClient {
       headers['content-type'] = 'application/json'
     }
 
-    // The API may answer before it has read a streamed body (401, 404): stop sending the rest once it has.
-    const abort = new AbortController()
     let response: Response
     let text: string
     try {
@@ -68,14 +66,12 @@ export class ApiClient {
         method: request.method,
         headers,
         body,
-        signal: abort.signal,
+        // a stream body must say so; undici then reads the answer as soon as it comes, even mid-upload (401, 404)
         ...(request.stream !== undefined ? { duplex: 'half' as const } : {}),
       })
       text = await response.text()
     } catch (error) {
       throw new ApiUnreachableError(this.unreachableMessage(error), { cause: error })
-    } finally {
-      abort.abort()
     }
 
     const parsed = parseJson(text)
