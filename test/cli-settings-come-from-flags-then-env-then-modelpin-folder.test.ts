@@ -64,3 +64,13 @@ t.test('a URL that is not http(s), or carries a query, is refused naming where i
     { name: 'UsageError', message: /MODELPIN_API_URL must not carry a query/ })
   await t.rejects(resolveSettings({ token: '' }, {}, cwd), { name: 'UsageError', message: '--token is empty' })
 })
+
+t.test('MODELPIN_DATA_DIR names the folder of stack.json and admin-token, as it does for the stack', async (t) => {
+  const root = await stackFolder(t, { 'stack.json': JSON.stringify({ endpoints: { api: 'http://in-dot-modelpin:1' } }) })
+  const elsewhere = await emptyDirectory(t)
+  await writeFile(path.join(elsewhere, 'stack.json'), JSON.stringify({ endpoints: { api: 'http://data-dir:2' } }))
+  await writeFile(path.join(elsewhere, 'admin-token'), 'data-dir-token\n')
+  const settings = await resolveSettings({}, { MODELPIN_DATA_DIR: path.relative(root, elsewhere) }, root)
+  t.equal(settings.apiUrl, 'http://data-dir:2', 'a relative MODELPIN_DATA_DIR is taken from the working directory')
+  t.equal(settings.token, 'data-dir-token')
+})

@@ -23,13 +23,16 @@ export interface Settings {
  * Where the CLI finds the API and its token, first match wins:
  * URL: `--api`, `MODELPIN_API_URL`, the api endpoint in `.modelpin/stack.json`, http://127.0.0.1:3000;
  * token: `--token`, `MODELPIN_TOKEN`, `.modelpin/admin-token`.
- * `.modelpin` is looked up from `cwd` towards the root, as git finds `.git`, so commands work from any folder of
- * the checkout that runs the local stack.
+ * `.modelpin` is `MODELPIN_DATA_DIR` when set (as for the stack and the API), else looked up from `cwd` towards the
+ * root, as git finds `.git`, so commands work from any folder of the checkout that runs the local stack.
  */
 export async function resolveSettings (
   flags: GlobalFlags, env: Record<string, string | undefined>, cwd: string
 ): Promise<Settings> {
-  const stateDirectory = await findStateDirectory(cwd)
+  // The stack and the API keep their files in MODELPIN_DATA_DIR when it is set, so the CLI looks there too.
+  const stateDirectory = nonEmpty(env.MODELPIN_DATA_DIR)
+    ? path.resolve(cwd, env.MODELPIN_DATA_DIR)
+    : await findStateDirectory(cwd)
   let apiUrl: string
   let apiUrlSource: string
   if (flags.api !== undefined) {

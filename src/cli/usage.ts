@@ -29,6 +29,8 @@ export function mainUsage (): string {
     'flags (any command):',
     ...optionLines(GLOBAL_OPTIONS),
     '',
+    '.modelpin/ is MODELPIN_DATA_DIR when set, else the nearest .modelpin folder from here up (the local stack\'s).',
+    '',
     'Output: aligned tables for people; with --json, stdout holds exactly the API\'s JSON body and nothing else.',
     'Errors go to stderr as `error: <code>: <message>`.',
     '',
