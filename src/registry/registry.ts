@@ -671,17 +671,14 @@ export class Registry {
     return published.functionVersion
   }
 
-  /** Invokes the candidate's version with its pin on each gate image; GateRejectedError on the first failure. */
+  /** Invokes the candidate's version with its pin on each gate image; GateRejectedError on the first function error. */
   async #runGate (model: Model, target: DeployTarget, number: number, functionVersion: string): Promise<void> {
     const release = toRelease(await this.#releaseRow(model.name, number) ?? missingRelease(model.name, number))
     for (const image of model.gateImages) {
       const where = `gate image s3://${image.bucket}/${image.key}`
-      let result
-      try {
-        result = await this.#requireDeployer(model).invoke(target, { image, model: eventPin(release), topK: 1 }, functionVersion)
-      } catch (error) {
-        throw new GateRejectedError(`release ${number} was not promoted: ${where} could not be classified: ${messageOf(error)}`, { cause: error })
-      }
+      // Lambda itself failing (unreachable, throttled) throws a DeployStepError: the move fails (502, `failed`) with
+      // no verdict on the release. Only the candidate's own answer can reject it.
+      const result = await this.#requireDeployer(model).invoke(target, { image, model: eventPin(release), topK: 1 }, functionVersion)
       if (result.functionError !== undefined) {
         const failure = functionFailure(result.payload, result.functionError)
         throw new GateRejectedError(`release ${number} was not promoted: ${where} failed with ${failure.errorType}: ${failure.errorMessage}`)
