@@ -4,6 +4,7 @@
  * (keep-alive connections reused by warm invocations), one logger, one model cache inside the handler.
  */
 import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
+import { warmUpRuntime } from '../src/inference/classifier.js'
 import { createLogger } from '../src/logging.js'
 import { readConfig } from './config.js'
 import { createHandler } from './handler.js'
@@ -13,6 +14,9 @@ const logger = createLogger('modelpin-inference')
 const s3 = createS3Client(s3SettingsFromEnv(process.env))
 
 export const handler = createHandler(config, { s3, logger })
+
+// ONNX Runtime's one-time initialisation belongs to the init phase, not to the first request.
+await warmUpRuntime()
 
 logger.info({
   bucket: config.bucket,

@@ -24,6 +24,20 @@ export function sessionOptions (settings: SessionSettings): ort.InferenceSession
   }
 }
 
+/**
+ * A 70-byte ONNX model (one Identity node, written with onnx-proto). The first session a process creates also
+ * initialises ONNX Runtime itself (environment, thread pools, device discovery: about 35 ms here); creating this
+ * one first moves that cost off the first real load, into the init phase or under the download.
+ */
+const WARM_UP_MODEL = Buffer.from('CAg6PAoQCgF4EgF5IghJZGVudGl0eRIGd2FybXVwWg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQDQ==', 'base64')
+let warming: Promise<void> | undefined
+
+/** Initialises ONNX Runtime once per process; safe to call often. Never rejects: a broken runtime fails the real load. */
+export async function warmUpRuntime (): Promise<void> {
+  warming ??= ort.InferenceSession.create(WARM_UP_MODEL).then(async (session) => await session.release(), () => {})
+  await warming
+}
+
 /** What an image classifier expects and produces, read from the session so a zoo model loads unchanged. */
 export interface ClassifierShape {
   inputName: string

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3'
-import { Classifier, DEFAULT_SESSION_SETTINGS, type SessionSettings } from './classifier.js'
+import { Classifier, DEFAULT_SESSION_SETTINGS, warmUpRuntime, type SessionSettings } from './classifier.js'
 import { ChecksumMismatchError, InvalidPinError } from './errors.js'
 import { parseLabels } from './labels.js'
 import type { ModelPin } from './pin.js'
@@ -70,10 +70,14 @@ export async function loadModel (s3: S3Client, pin: ModelPin, settings: LoaderSe
   const labelsRead: Promise<VersionBytes> = readVersion(s3, labelsRef, { ...read, concurrency: 1 })
   // Settled below in every path; this keeps a failure from being reported as unhandled meanwhile.
   labelsRead.catch(() => {})
+  const weightsRead = readVersion(s3, weightsRef, read)
+  weightsRead.catch(() => {})
+  // While the requests are in flight: a no-op after the first load, or the module's init already did it.
+  await warmUpRuntime()
 
   let classifier: Classifier | undefined
   try {
-    const weights = await readVersion(s3, weightsRef, read)
+    const weights = await weightsRead
     verifyDigest(weightsRef, pin.weightsSha256, weights.sha256)
     const downloaded = performance.now()
     classifier = await Classifier.create(weights.bytes, settings.session, settings.fallbackSize)

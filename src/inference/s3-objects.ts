@@ -134,13 +134,27 @@ export async function readObject (s3: S3Client, ref: ObjectRef, maxBytes: number
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }))
     const body = response.Body as Readable
-    const size = response.ContentLength ?? 0
-    if (size > maxBytes) {
+    const tooLarge = (size: number): Error => {
       body.destroy()
-      throw new ImageTooLargeError(`${describeObject(ref)} is ${size} bytes; the limit is ${maxBytes}`)
+      return new ImageTooLargeError(`${describeObject(ref)} is ${size} bytes; the limit is ${maxBytes}`)
     }
-    const bytes = Buffer.allocUnsafe(size)
-    await copyBody(response, bytes, 0, size, ref)
+    const size = response.ContentLength
+    let bytes: Buffer
+    if (size !== undefined) {
+      if (size > maxBytes) throw tooLarge(size)
+      bytes = Buffer.allocUnsafe(size)
+      await copyBody(response, bytes, 0, size, ref)
+    } else {
+      // No Content-Length (a gateway that streams): count while reading.
+      const chunks: Buffer[] = []
+      let total = 0
+      for await (const chunk of body) {
+        total += (chunk as Buffer).byteLength
+        if (total > maxBytes) throw tooLarge(total)
+        chunks.push(chunk as Buffer)
+      }
+      bytes = Buffer.concat(chunks, total)
+    }
     return { bytes, versionId: response.VersionId, metadata: response.Metadata ?? {} }
   } catch (error) {
     throw translateS3Error(error, ref)
