@@ -40,8 +40,8 @@ const root = resolve(fileURLToPath(import.meta.url), '../..')
 const run = promisify(execFile)
 /** Interleaved pairs (handler, bare run) for the warm ratio: about 4 s. */
 const WARM_PAIRS = 60
-/** Fresh processes per loader for the cold ratio: about 2 s each. */
-const COLD_TRIALS = 5
+/** Fresh processes per loader for the cold ratio: 1-3 s each. */
+const COLD_TRIALS = 6
 
 const S3_ENV = {
   AWS_ENDPOINT_URL_S3: process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:7480',
@@ -116,21 +116,32 @@ export default async function runBenchmark (): Promise<Figures> {
     log(`warm: handler ${round(median(warm), 1)} ms (image ${round(median(parts.imageMs!), 2)}, preprocess ` +
       `${round(median(parts.preprocessMs!), 2)}, inference ${round(median(parts.inferenceMs!), 2)}), bare run ${round(median(baseline), 1)} ms`)
 
-    // Cold: fresh processes, alternating the two loaders.
+    // Cold: fresh processes, rotating the loaders so that drifting load on the machine hits each alike. The
+    // single-stream variant is the same loader with one GET instead of parallel ranged GETs.
     log(`cold: ${COLD_TRIALS} fresh processes per loader`)
-    const job = JSON.stringify({ pin: pins[0], settings: loaderSettings(config) })
-    const cold: Record<'product' | 'naive', Array<Record<string, number>>> = { product: [], naive: [] }
+    const settings = loaderSettings(config)
+    const variants = {
+      product: { mode: 'product', settings },
+      naive: { mode: 'naive', settings },
+      single: { mode: 'product', settings: { ...settings, read: { partBytes: 2 ** 31 - 1, concurrency: 1 } } },
+    } as const
+    type Variant = keyof typeof variants
+    const order = Object.keys(variants) as Variant[]
+    const cold = { product: [], naive: [], single: [] } as Record<Variant, Array<Record<string, number>>>
     for (let i = 0; i < COLD_TRIALS; i++) {
-      for (const mode of (i % 2 === 0 ? ['naive', 'product'] : ['product', 'naive']) as Array<'product' | 'naive'>) {
+      for (let j = 0; j < order.length; j++) {
+        const name = order[(i + j) % order.length]!
+        const { mode, settings: chosen } = variants[name]
         const { stdout } = await run(process.execPath, ['--import', 'tsx', resolve(root, 'bench/lib/cold-load.ts'), mode], {
-          cwd: root, env: { ...process.env, ...S3_ENV, BENCH_LOAD: job }, maxBuffer: 1 << 20,
+          cwd: root, env: { ...process.env, ...S3_ENV, BENCH_LOAD: JSON.stringify({ pin: pins[0], settings: chosen }) }, maxBuffer: 1 << 20,
         })
-        cold[mode].push(JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>)
+        cold[name].push(JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>)
       }
     }
-    const coldMedian = (mode: 'product' | 'naive', key: string): number => median(cold[mode].map((r) => r[key]!))
+    const coldMedian = (name: Variant, key: string): number => median(cold[name].map((r) => r[key]!))
     log(`cold: product ${round(coldMedian('product', 'totalMs'), 0)} ms (download+verify ${round(coldMedian('product', 'downloadMs'), 0)}, ` +
-      `session ${round(coldMedian('product', 'sessionMs'), 0)}); naive ${round(coldMedian('naive', 'totalMs'), 0)} ms ` +
+      `session ${round(coldMedian('product', 'sessionMs'), 0)}); single stream ${round(coldMedian('single', 'totalMs'), 0)} ms ` +
+      `(download+verify ${round(coldMedian('single', 'downloadMs'), 0)}); naive ${round(coldMedian('naive', 'totalMs'), 0)} ms ` +
       `(download to file ${round(coldMedian('naive', 'downloadMs'), 0)}, read+hash ${round(coldMedian('naive', 'readAndHashMs'), 0)}, ` +
       `session ${round(coldMedian('naive', 'sessionMs'), 0)})`)
 
@@ -154,6 +165,7 @@ export default async function runBenchmark (): Promise<Figures> {
       warm_image_read_ms: median(parts.imageMs!),
       cold_load_ms: coldMedian('product', 'totalMs'),
       cold_load_naive_ms: coldMedian('naive', 'totalMs'),
+      cold_load_single_stream_ms: coldMedian('single', 'totalMs'),
       inference_model: `ResNet-50 v1.5 (generated, seed 50), ${(modelBytes / 1e6).toFixed(1)} MB ONNX, first answer "${first.predictions[0]!.label}"`,
       inference_session_options: JSON.stringify(options) + ' for the product, the bare session and the naive loader alike',
       inference_naive_path: 'GetObject -> temp file -> readFile -> sha256 -> InferenceSession.create -> GetObject labels -> sha256 -> parse',
