@@ -108,6 +108,18 @@ export class AliasLocks {
     return Number(result.numUpdatedRows)
   }
 
+  /**
+   * Frees every lock, expired or not. Only for a database no other process moves aliases in (SQLite, at start-up):
+   * there a lock can only have been left by a process that stopped mid-move.
+   */
+  async clearAll (): Promise<number> {
+    const result = await this.#db.updateTable('aliases')
+      .set({ lock_token: null, lock_expires_at: null })
+      .where('lock_token', 'is not', null)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows)
+  }
+
   async #row (model: string, alias: string): Promise<AliasRow | undefined> {
     return await this.#db.selectFrom('aliases').selectAll().where('model', '=', model).where('name', '=', alias).executeTakeFirst()
   }

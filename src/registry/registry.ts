@@ -24,6 +24,11 @@ export interface RegistryOptions {
   logger?: Logger | undefined
   /** how long one alias move may take before its lock counts as abandoned */
   lockTtlMs?: number | undefined
+  /**
+   * True when this process is the only one that moves aliases in this database (SQLite; PostgreSQL is for several
+   * replicas): start-up then frees every lock, since only a process that stopped mid-move can have left one.
+   */
+  soleProcess?: boolean | undefined
 }
 
 /** Names of models and aliases: safe in URLs, S3 keys and Lambda descriptions. */
@@ -75,6 +80,7 @@ export class Registry {
   readonly #deployer: Deployer | undefined
   readonly #logger: Logger
   readonly #locks: AliasLocks
+  readonly #soleProcess: boolean
 
   constructor (options: RegistryOptions) {
     this.#db = options.db
@@ -82,6 +88,7 @@ export class Registry {
     this.#deployer = options.deployer
     this.#logger = options.logger ?? pino({ enabled: false })
     this.#locks = new AliasLocks(options.db, { ttlMs: options.lockTtlMs })
+    this.#soleProcess = options.soleProcess ?? false
   }
 
   // ---- models ----
@@ -434,7 +441,10 @@ export class Registry {
    * move) with a `reconcile` history entry. Drift that maps to no release is only logged.
    */
   async reconcile (actor = 'modelpin'): Promise<void> {
-    const freed = await this.#locks.clearExpired()
+    // A move interrupted by a crash leaves its lock, which would keep the alias from being reconciled (and moved)
+    // until it expires. Alone on the database, any lock is such a leftover; beside other replicas, a lock may belong
+    // to a move in flight, so only expired ones are freed.
+    const freed = this.#soleProcess ? await this.#locks.clearAll() : await this.#locks.clearExpired()
     if (freed > 0) this.#logger.warn({ aliases: freed }, 'freed alias locks left by stopped moves')
     if (this.#deployer === undefined) return
     for (const model of await this.listModels()) {

@@ -27,6 +27,8 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     store: fastify.artifacts,
     deployer: options.deployer,
     logger: componentLogger(fastify, 'registry'),
+    // SQLite serves one API process; several replicas share PostgreSQL (DESIGN.md)
+    soleProcess: fastify.database.dialect === 'sqlite',
   })
   fastify.decorate('registry', registry)
   try {
