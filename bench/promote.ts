@@ -1,0 +1,115 @@
+/**
+ * Promote and rollback end to end: an admin API request (HTTP, auth, registry on SQLite) that pushes the alias to
+ * the function through the local Lambda runtime, with the local stack on the full-size ResNet-50 as `npm start` runs
+ * it (temporary data dir, unique buckets, free ports, the running radosgw).
+ *
+ * - `promote_ms`: p50 of promoting a release that was never published: the deployer reads the configuration, sets
+ *   the release's pins, waits for the update (the runtime keeps `LastUpdateStatus` InProgress for 200 ms, as Lambda
+ *   keeps it for a second or more), publishes a version and moves the alias. A release promoted once already has its
+ *   version, so promoting it again is only an alias move; every measured promote is therefore of a fresh release:
+ *   a new labels version (the same bytes uploaded again, so a new S3 VersionId) paired with weights 1 or 2.
+ * - `rollback_over_promote_ratio`: p50 of the rollback that follows each promote (back to the previous release,
+ *   whose version exists: an alias move, no configuration update, no new version) / `promote_ms`. Goal <= 0.3.
+ * Upload and release registration happen between the timed calls and are not part of any figure. The benchmark
+ * checks that every promote published exactly one version and no rollback published any.
+ *
+ *   npx tsx bench/promote.ts
+ */
+import { pathToFileURL } from 'node:url'
+import { GetObjectCommand } from '@aws-sdk/client-s3'
+import { ListVersionsByFunctionCommand, type LambdaClient } from '@aws-sdk/client-lambda'
+import { startBenchStack } from './lib/local-stack.js'
+import { median, percentile, round } from './lib/stats.js'
+
+type Figures = Record<string, number | string>
+
+/** Promote + rollback pairs measured, after WARMUP unmeasured ones: about 0.5 s a pair. */
+const PAIRS = 50
+const WARMUP = 3
+
+export default async function run (): Promise<Figures> {
+  const log = (message: string): void => console.log(`  [promote] ${message}`)
+  const bench = await startBenchStack((line) => log(`stack: ${line}`))
+  try {
+    const { stack, lambda, api } = bench
+    const model = `/v1/models/${stack.info.model.name}`
+    const alias = `${model}/aliases/${stack.info.model.deployAlias}`
+    const releases = await Promise.all([1, 2].map(async (n) => await api('GET', `${model}/releases/${n}`) as { weightsVersionId: string, labelsVersionId: string }))
+    const labelsObject = await bench.s3.send(new GetObjectCommand({
+      Bucket: stack.info.buckets.models, Key: stack.info.model.labelsKey, VersionId: releases[0]!.labelsVersionId,
+    }))
+    const labels = await labelsObject.Body!.transformToByteArray()
+
+    /** A release no version was published for: weights 1 or 2 with a labels version uploaded just now. */
+    const freshRelease = async (i: number): Promise<number> => {
+      const uploaded = await api('PUT', `${model}/artifacts/labels`, labels) as { versionId: string }
+      const release = await api('POST', `${model}/releases`, {
+        weightsVersionId: releases[i % 2]!.weightsVersionId, labelsVersionId: uploaded.versionId, notes: `bench promote ${i}`,
+      }) as { number: number }
+      return release.number
+    }
+    const timed = async (path: string, body: unknown): Promise<{ ms: number, moved: { release: number } }> => {
+      const started = performance.now()
+      const moved = await api('POST', path, body) as { release: number }
+      return { ms: performance.now() - started, moved }
+    }
+
+    const versionsBefore = await publishedVersions(lambda, stack.info.function.name)
+    const promotes: number[] = []
+    const rollbacks: number[] = []
+    log(`${WARMUP} warm-up pairs, then ${PAIRS} measured pairs (promote a fresh release, roll it back)`)
+    for (let i = 0; i < WARMUP + PAIRS; i++) {
+      const previous = (await api('GET', alias) as { release: number }).release
+      const release = await freshRelease(i)
+      const promoted = await timed(`${alias}/promote`, { release, reason: 'bench: promote' })
+      const rolledBack = await timed(`${alias}/rollback`, { reason: 'bench: rollback' })
+      if (promoted.moved.release !== release || rolledBack.moved.release !== previous) {
+        throw new Error(`pair ${i}: promote moved to ${promoted.moved.release} (wanted ${release}), rollback to ${rolledBack.moved.release} (wanted ${previous})`)
+      }
+      if (i >= WARMUP) {
+        promotes.push(promoted.ms)
+        rollbacks.push(rolledBack.ms)
+      }
+    }
+    const published = (await publishedVersions(lambda, stack.info.function.name)) - versionsBefore
+    if (published !== WARMUP + PAIRS) throw new Error(`${WARMUP + PAIRS} promotes and as many rollbacks published ${published} versions`)
+    const view = await api('GET', alias) as { drift: boolean }
+    if (view.drift) throw new Error('the registry and Lambda disagree after the benchmark')
+
+    log(`promote p50 ${round(median(promotes), 1)} ms, p99 ${round(percentile(promotes, 99), 1)} ms; ` +
+      `rollback p50 ${round(median(rollbacks), 1)} ms, p99 ${round(percentile(rollbacks, 99), 1)} ms; ${published} versions published`)
+    return {
+      promote_ms: median(promotes),
+      promote_p99_ms: percentile(promotes, 99),
+      rollback_ms: median(rollbacks),
+      rollback_p99_ms: percentile(rollbacks, 99),
+      rollback_over_promote_ratio: median(rollbacks) / median(promotes),
+      promote_method: `${PAIRS} pairs through the admin API and the local runtime: promote a never-published release ` +
+        '(update configuration, wait, publish, move alias), then roll back (alias move only); the runtime holds ' +
+        'LastUpdateStatus InProgress 200 ms after each update',
+    }
+  } finally {
+    await bench.close()
+  }
+}
+
+async function publishedVersions (lambda: LambdaClient, functionName: string): Promise<number> {
+  let count = 0
+  let marker: string | undefined
+  do {
+    const page = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker: marker }))
+    count += (page.Versions ?? []).filter((v) => v.Version !== '$LATEST').length
+    marker = page.NextMarker
+  } while (marker !== undefined)
+  return count
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  run().then((figures) => {
+    for (const [key, value] of Object.entries(figures)) console.log(`${key.padEnd(28)} ${typeof value === 'number' ? round(value, 3) : value}`)
+    process.exit(0)
+  }, (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  })
+}
