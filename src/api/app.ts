@@ -45,6 +45,13 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
   await fastify.register(registryPlugin, { deployer: options.deployer })
   await fastify.register(authPlugin)
 
+  // A request answered before its body was read (an upload refused for its token or an unknown model, or failing
+  // half-way) closes its connection after the answer: the client stops sending, and neither it nor a shutdown
+  // waits for the keep-alive timeout on a socket with a half-read body.
+  fastify.addHook('onSend', async (request, reply) => {
+    if (!request.raw.complete) reply.header('connection', 'close')
+  })
+
   // Set before the routes are registered: a route keeps the handlers of the moment it is added.
   fastify.setErrorHandler(errorHandler)
   fastify.setNotFoundHandler((request, reply) => {
