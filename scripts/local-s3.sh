@@ -70,8 +70,9 @@ log file = $D/log/\$name.log
 mon data = $D/mon/\$id
 osd data = $D/osd/\$id
 osd objectstore = memstore
-# the demo keeps two ResNet-50 versions (2 x 100 MB) plus whatever the tests and benchmarks upload
-memstore device bytes = 4294967296
+# RAM is only used as objects are stored. The demo keeps two ResNet-50 versions (2 x 100 MB); the test suite and the
+# benchmarks upload several 100 MB objects at once (in parallel test files), and at 95 % full the OSD stops writes.
+memstore device bytes = 8589934592
 osd pool default size = 1
 osd pool default min size = 1
 osd pool default pg num = 8
@@ -89,7 +90,6 @@ paxos min wait = 0.01
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw data = $D/rgw
-# radosgw refuses to list more than 1000 keys/versions a page anyway; the API pages on top of this
 CONF
   step "keys + monmap"
   ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
