@@ -200,7 +200,10 @@ export function createLambdaClient (options: {
     region: options.region,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-    // a promotion must fail fast and clearly when Lambda is unreachable, not hang on retries
+    // a promotion must fail fast and clearly when Lambda is unreachable, not hang on retries or a silent endpoint
+    // (which would hold the alias's lock): connecting takes milliseconds, and the slowest call, an Invoke on a cold
+    // environment, is bounded by the function's timeout (30 s in infra/) plus its init
     maxAttempts: 2,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
   })
 }
