@@ -10,7 +10,8 @@
  * - `runtime_overhead_ratio`: warm Invoke through the runtime / the same handler (`createHandler` with the very
  *   environment of the version `live` runs) called in this process with the same event, timed the same way (call to
  *   answer, plus the JSON serialisation Lambda does). The two are interleaved, alternating which goes first, so the
- *   machine's noise falls on both; medians.
+ *   machine's noise falls on both; medians. Also `runtime_overhead_ms`: per warm Invoke, the SDK call's time minus
+ *   the handler's own `timings.totalMs` (SDK, HTTP, routing, the pipe to the environment, JSON both ways).
  *
  *   npx tsx bench/local-runtime.ts
  */
@@ -93,6 +94,8 @@ export default async function run (): Promise<Figures> {
     }
     const warm: number[] = []
     const local: number[] = []
+    // what the runtime adds around the handler: the SDK call's time minus the handler's own total (same request)
+    const around: number[] = []
     const environments = new Set<string>()
     for (let i = 0; i < WARM_PAIRS; i++) {
       const viaRuntime = async (): Promise<void> => {
@@ -100,13 +103,14 @@ export default async function run (): Promise<Figures> {
         if (out.body.environment.coldStart || out.body.cache.loads !== 1) throw new Error(`warm invocation ${i} was not warm`)
         environments.add(out.body.environment.id)
         warm.push(out.ms)
+        around.push(out.ms - out.body.timings.totalMs)
       }
       const direct = async (): Promise<void> => { local.push((await inProcess()).ms) }
       if (i % 2 === 0) { await viaRuntime(); await direct() } else { await direct(); await viaRuntime() }
     }
     s3.destroy()
     log(`warm: runtime ${round(median(warm), 1)} ms (p90 ${round(percentile(warm, 90), 1)}) in ${environments.size} environment(s), ` +
-      `in-process ${round(median(local), 1)} ms (p90 ${round(percentile(local, 90), 1)})`)
+      `in-process ${round(median(local), 1)} ms (p90 ${round(percentile(local, 90), 1)}); around the handler ${round(median(around), 1)} ms`)
 
     const sample = await invokeTimed(stack.info.function.alias)
     return {
@@ -117,6 +121,7 @@ export default async function run (): Promise<Figures> {
       warm_ms: median(warm),
       warm_in_process_ms: median(local),
       runtime_overhead_ratio: median(warm) / median(local),
+      runtime_overhead_ms: median(around),
       local_runtime_method: `cold: ${COLD_STARTS} Invokes of $LATEST after a configuration change (new environment each); ` +
         `warm: ${WARM_PAIRS} Invokes of ${stack.info.function.alias} interleaved with the handler in-process; medians; ` +
         `top label "${sample.body.predictions[0]?.label ?? '?'}"`,
