@@ -1,9 +1,9 @@
 import t from 'tap'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { startTestStack } from './helpers/stack.js'
-import type { LambdaRuntime } from '../src/local/lambda-runtime/index.js'
+import { waitForOutput } from './helpers/local-runtime-e2e.js'
 import { testS3Client } from './helpers/s3.js'
 
 t.test('the stack brings up every part, seeds two releases with production on 1, and writes stack.json', async (t) => {
@@ -32,7 +32,7 @@ t.test('an image dropped into the input bucket produces its prediction in the ou
   t.teardown(() => s3.destroy())
   const image = await readFile(join(import.meta.dirname, 'fixtures/photo-500x375.jpg'))
   await s3.send(new PutObjectCommand({ Bucket: stack.info.buckets.input, Key: 'in/photo 1.jpg', Body: image }))
-  const result = await waitForObject(stack.runtime, s3, stack.info.buckets.output, 'in/photo 1.jpg.json')
+  const result = await waitForOutput(stack, s3, stack.info.buckets.output, 'in/photo 1.jpg.json')
   t.equal(result.input.key, 'in/photo 1.jpg')
   t.equal(result.input.bucket, stack.info.buckets.input)
   t.equal(result.predictions.length, 5)
@@ -55,20 +55,3 @@ t.test('a second start on the same data dir with S3 kept keeps the registry and 
   t.equal(alias.drift, false)
   t.ok(await stat(join(dataDir, 'registry.db')))
 })
-
-/** Waits for the object by following the runtime's async invocations (no sleeping). */
-async function waitForObject (
-  runtime: LambdaRuntime,
-  s3: ReturnType<typeof testS3Client>, bucket: string, key: string
-): Promise<any> {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    try {
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-      return JSON.parse(await object.Body!.transformToString())
-    } catch (error) {
-      if ((error as Error).name !== 'NoSuchKey' || Date.now() > deadline) throw error
-    }
-    await new Promise((resolve) => runtime.once('async-done', resolve))
-  }
-}
