@@ -45,13 +45,6 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
   await fastify.register(registryPlugin, { deployer: options.deployer })
   await fastify.register(authPlugin)
 
-  // A request answered before its body was read (an upload refused for its token or an unknown model, or failing
-  // half-way) closes its connection after the answer: the client stops sending, and neither it nor a shutdown
-  // waits for the keep-alive timeout on a socket with a half-read body.
-  fastify.addHook('onSend', async (request, reply) => {
-    if (!request.raw.complete) reply.header('connection', 'close')
-  })
-
   // Set before the routes are registered: a route keeps the handlers of the moment it is added.
   fastify.setErrorHandler(errorHandler)
   fastify.setNotFoundHandler((request, reply) => {
@@ -84,6 +77,9 @@ export async function buildApp (config: ApiConfig, options: BuildOptions = {}): 
     ...(logger === undefined ? { logger: loggerOptions('modelpin-api', config.logLevel) } : { loggerInstance: logger }),
     // unknown fields in a body are refused (400), not silently dropped: a typo must not pass for an omission
     ajv: { customOptions: { removeAdditional: false } },
+    // A client may stop sending an upload once it has its answer (a refused token or model): such a connection waits
+    // for a body that never comes. Closing the app ends every connection instead of waiting for them to go idle.
+    forceCloseConnections: true,
   }
   const app = Fastify(serverOptions)
   try {

@@ -61,9 +61,11 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (scope) => {
       response: { 201: UploadedSchema, ...errorResponses(400, 401, 403, 404, 422) },
     },
   }, async (request, reply) => {
+    const { model, kind } = request.params
+    // an unknown model is refused before the body is touched, so the app can drain it (see app.ts)
+    await scope.registry.getModel(model)
     const body = request.body instanceof Readable ? await unlessEmpty(request.body) : undefined
     if (body === undefined) throw new ApiError('empty_body', 'the upload has no body: send the artifact\'s bytes')
-    const { model, kind } = request.params
     const uploaded = await scope.registry.uploadArtifact(model, kind, body, { contentType: request.headers['content-type'] })
     request.log.info({ model, kind, versionId: uploaded.versionId, size: uploaded.size }, 'artifact uploaded')
     return reply.code(201).send(uploaded)
