@@ -1,5 +1,6 @@
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../src/inference/classifier.js'
 import { DEFAULT_PARALLEL_READ } from '../src/inference/s3-objects.js'
+import { PREFAULT_GLIBC_TUNABLES, allocatorRetainsMemory } from '../src/inference/memory-prefault.js'
 import { IMAGENET_PREPROCESS } from '../src/inference/preprocess.js'
 import { PIN_ENVIRONMENT, type ModelPin } from '../src/inference/pin.js'
 
@@ -35,6 +36,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MODEL_INTRA_OP_THREADS', default: '0', description: 'ONNX Runtime threads per run; 0 means one per physical core.' },
   { name: 'MODEL_DOWNLOAD_PART_BYTES', default: String(DEFAULT_PARALLEL_READ.partBytes), description: 'Size of each ranged GET when downloading weights.' },
   { name: 'MODEL_DOWNLOAD_CONCURRENCY', default: String(DEFAULT_PARALLEL_READ.concurrency), description: 'Ranged GETs in flight when downloading weights.' },
+  { name: 'MODEL_PREFAULT', default: 'auto', description: 'Touch the memory a new session needs while its weights download (src/inference/memory-prefault.ts): 1, 0, or auto (on when GLIBC_TUNABLES lets the allocator keep that memory).' },
+  { name: 'GLIBC_TUNABLES', default: '', description: `Read by glibc at process start; lambda/Dockerfile sets ${PREFAULT_GLIBC_TUNABLES}, under which MODEL_PREFAULT=auto is on.` },
   { name: 'IMAGE_SIZE', default: String(IMAGENET_PREPROCESS.size), description: 'Side of the model\'s square input when the model does not fix it.' },
   { name: 'IMAGE_RESIZE', default: '', description: 'Shorter side before the centre crop; empty means IMAGE_SIZE x 256 / 224 (the ImageNet recipe).' },
   { name: 'IMAGE_MEAN', default: IMAGENET_PREPROCESS.mean.join(','), description: 'Per-channel mean of pixel/255, R,G,B.' },
@@ -59,6 +62,7 @@ export interface HandlerConfig {
   cacheMaxBytes: number
   session: SessionSettings
   download: { partBytes: number, concurrency: number }
+  prefault: boolean
   image: {
     /** Used when the model leaves its input size symbolic. */
     size: number
@@ -121,6 +125,8 @@ export function readConfig (env: Env): HandlerConfig {
   if (!(levels as readonly string[]).includes(level)) {
     throw new ConfigurationError(`MODEL_GRAPH_OPTIMIZATION must be one of ${levels.join(', ')}, got "${level}"`)
   }
+  const prefault = value('MODEL_PREFAULT') ?? 'auto'
+  if (prefault !== 'auto' && prefault !== '0' && prefault !== '1') throw new ConfigurationError(`MODEL_PREFAULT must be auto, 0 or 1, got "${prefault}"`)
   const std = triple('IMAGE_STD')
   if (std.some((s) => s <= 0)) throw new ConfigurationError(`IMAGE_STD must be three positive numbers, got "${std.join(',')}"`)
   const size = integer('IMAGE_SIZE', 1)
@@ -147,6 +153,7 @@ export function readConfig (env: Env): HandlerConfig {
     cacheMaxBytes: integer('MODEL_CACHE_MAX_BYTES', 0),
     session: { graphOptimizationLevel: level as SessionSettings['graphOptimizationLevel'], intraOpNumThreads: integer('MODEL_INTRA_OP_THREADS', 0) },
     download: { partBytes: integer('MODEL_DOWNLOAD_PART_BYTES', 64 * 1024), concurrency: integer('MODEL_DOWNLOAD_CONCURRENCY', 1) },
+    prefault: prefault === '1' || (prefault === 'auto' && allocatorRetainsMemory(env)),
     image: { size, resize, mean: triple('IMAGE_MEAN'), std },
   }
 }

@@ -76,7 +76,7 @@ export interface HandlerDeps {
 
 /** Loader settings from the configuration. */
 export function loaderSettings (config: HandlerConfig): LoaderSettings {
-  return { session: config.session, read: config.download, fallbackSize: config.image.size }
+  return { session: config.session, read: config.download, fallbackSize: config.image.size, prefault: config.prefault }
 }
 
 /**

@@ -18,6 +18,7 @@ import ort from 'onnxruntime-node'
 import { createS3Client, s3SettingsFromEnv } from '../../src/aws/s3-client.js'
 import { sessionOptions, type SessionSettings } from '../../src/inference/classifier.js'
 import { parseLabels } from '../../src/inference/labels.js'
+import { allocatorRetainsMemory } from '../../src/inference/memory-prefault.js'
 import { loadModel, type LoaderSettings } from '../../src/inference/model-loader.js'
 import type { ModelPin } from '../../src/inference/pin.js'
 
@@ -59,7 +60,8 @@ async function main (): Promise<void> {
   if (mode === 'naive') {
     result = await naive(s3, job.pin, job.settings.session)
   } else if (mode === 'product') {
-    const model = await loadModel(s3, job.pin, job.settings)
+    // As the function's configuration decides it (MODEL_PREFAULT=auto), from this process's own environment.
+    const model = await loadModel(s3, job.pin, { ...job.settings, prefault: allocatorRetainsMemory(process.env) })
     result = { ...model.timings }
     await model.classifier.release()
   } else {

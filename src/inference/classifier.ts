@@ -50,7 +50,8 @@ export interface ClassifierShape {
 /** An ONNX Runtime session for one image classifier (one float32 NCHW input with 3 channels, one output of scores). */
 export class Classifier implements ClassifierShape {
   private constructor (
-    private readonly session: ort.InferenceSession,
+    /** The ONNX Runtime session itself (the benchmark times a bare `session.run` of it against the handler). */
+    readonly session: ort.InferenceSession,
     readonly inputName: string,
     readonly outputName: string,
     readonly inputSize: number | undefined,

@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3'
 import { Classifier, DEFAULT_SESSION_SETTINGS, warmUpRuntime, type SessionSettings } from './classifier.js'
 import { ChecksumMismatchError, InvalidPinError } from './errors.js'
 import { parseLabels } from './labels.js'
+import { PREFAULT_PER_WEIGHTS_BYTE, startPrefault, type Prefault } from './memory-prefault.js'
 import type { ModelPin } from './pin.js'
 import { DEFAULT_PARALLEL_READ, describeObject, readVersion, type ParallelReadOptions, type VersionBytes } from './s3-objects.js'
 
@@ -22,12 +23,18 @@ export interface LoaderSettings {
   read: ParallelReadOptions
   /** Input side assumed when the model leaves it symbolic. */
   fallbackSize: number
+  /**
+   * Touch the memory the session will need while the weights download (memory-prefault.ts). Only useful when the
+   * process runs with PREFAULT_GLIBC_TUNABLES; the configuration decides (`allocatorRetainsMemory`).
+   */
+  prefault: boolean
 }
 
 export const DEFAULT_LOADER_SETTINGS: LoaderSettings = {
   session: DEFAULT_SESSION_SETTINGS,
   read: DEFAULT_PARALLEL_READ,
   fallbackSize: 224,
+  prefault: false,
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/
@@ -70,14 +77,18 @@ export async function loadModel (s3: S3Client, pin: ModelPin, settings: LoaderSe
   const labelsRead: Promise<VersionBytes> = readVersion(s3, labelsRef, { ...read, concurrency: 1 })
   // Settled below in every path; this keeps a failure from being reported as unhandled meanwhile.
   labelsRead.catch(() => {})
-  const weightsRead = readVersion(s3, weightsRef, read)
+  let prefault: Prefault | undefined
+  const weightsRead = readVersion(s3, weightsRef, {
+    ...read,
+    onSize: (bytes) => { if (settings.prefault) prefault = startPrefault(bytes * PREFAULT_PER_WEIGHTS_BYTE) },
+  })
   weightsRead.catch(() => {})
   // While the requests are in flight: a no-op after the first load, or the module's init already did it.
   await warmUpRuntime()
 
   let classifier: Classifier | undefined
   try {
-    const weights = await weightsRead
+    const weights = await weightsRead.finally(async () => await prefault?.finish())
     verifyDigest(weightsRef, pin.weightsSha256, weights.sha256)
     const downloaded = performance.now()
     classifier = await Classifier.create(weights.bytes, settings.session, settings.fallbackSize)
@@ -96,6 +107,7 @@ export async function loadModel (s3: S3Client, pin: ModelPin, settings: LoaderSe
     }
   } catch (error) {
     abort.abort()
+    await prefault?.finish()
     await labelsRead.catch(() => {})
     await classifier?.release()
     throw error

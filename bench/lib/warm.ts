@@ -1,0 +1,66 @@
+/**
+ * The warm measurement of bench/inference.ts, in a process of its own so that it runs with the function's
+ * environment (GLIBC_TUNABLES is read by glibc at process start): the handler, configured from this environment
+ * exactly as lambda/index.ts configures it, against a bare `session.run` of the same weights with the same session
+ * options, interleaved. Prints one JSON line of samples.
+ *
+ *   BENCH_WARM=<json> <function env> node --import tsx bench/lib/warm.ts
+ */
+import { readFile } from 'node:fs/promises'
+import ort from 'onnxruntime-node'
+import type { Logger } from 'pino'
+import { pino } from 'pino'
+import { readConfig } from '../../lambda/config.js'
+import { createHandler, loaderSettings, type Classification } from '../../lambda/handler.js'
+import { createS3Client, s3SettingsFromEnv } from '../../src/aws/s3-client.js'
+import { sessionOptions } from '../../src/inference/classifier.js'
+import { ModelCache } from '../../src/inference/model-cache.js'
+import { loadModel } from '../../src/inference/model-loader.js'
+import { preprocessImage } from '../../src/inference/preprocess.js'
+
+interface WarmJob { pairs: number, image: { bucket: string, key: string, versionId: string }, photoFile: string }
+
+async function main (): Promise<void> {
+  const job = JSON.parse(process.env.BENCH_WARM ?? '{}') as WarmJob
+  const config = readConfig(process.env)
+  const s3 = createS3Client(s3SettingsFromEnv(process.env))
+  // The cache the handler would make for itself, passed in so that the bare runs use the very same session:
+  // two sessions of one model can differ by several per cent, which would be noise in the ratio.
+  const cache = new ModelCache<Logger>({ maxBytes: config.cacheMaxBytes, load: async (pin) => await loadModel(s3, pin, loaderSettings(config)) })
+  // Logs are serialised as in production and thrown away rather than printed.
+  const handler = createHandler(config, { s3, cache, logger: pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true })) })
+  const event = { image: job.image }
+  const context = { awsRequestId: 'bench' }
+  const first = await handler(event, context) as Classification
+
+  const lease = await cache.acquire(config.pin!)
+  const bare = lease.model.classifier.session
+  const feeds = { [bare.inputNames[0]!]: new ort.Tensor('float32', await preprocessImage(await readFile(job.photoFile)), [1, 3, 224, 224]) }
+  for (let i = 0; i < 5; i++) { await handler(event, context); await bare.run(feeds) }
+
+  const samples = { handler: [] as number[], bare: [] as number[], imageMs: [] as number[], preprocessMs: [] as number[], inferenceMs: [] as number[] }
+  const timeHandler = async (): Promise<void> => {
+    const started = performance.now()
+    const out = await handler(event, context) as Classification
+    samples.handler.push(performance.now() - started)
+    samples.imageMs.push(out.timings.imageMs)
+    samples.preprocessMs.push(out.timings.preprocessMs)
+    samples.inferenceMs.push(out.timings.inferenceMs)
+  }
+  const timeBare = async (): Promise<void> => {
+    const started = performance.now()
+    await bare.run(feeds)
+    samples.bare.push(performance.now() - started)
+  }
+  for (let i = 0; i < job.pairs; i++) {
+    if (i % 2 === 0) { await timeHandler(); await timeBare() } else { await timeBare(); await timeHandler() }
+  }
+  lease.release()
+  console.log(JSON.stringify({ firstLabel: first.predictions[0]!.label, options: sessionOptions(config.session), prefault: config.prefault, samples }))
+  s3.destroy()
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})
