@@ -64,6 +64,18 @@ t.test('weights that are not ONNX, labels of the wrong count and wrong digests a
   })
 })
 
+t.test('when one download fails the other is cancelled and the first failure is the one reported', async (t) => {
+  const bucket = await createTestBucket(t, s3)
+  const model = await uploadTinyModel(s3, bucket)
+  const unknown = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345'
+  await t.rejects(loadModel(s3, { ...pinOf(model, 1, 1), labelsVersionId: unknown }), {
+    name: 'VersionNotFoundError', message: `s3://${bucket}/${model.labelsKey} (VersionId ${unknown}) does not exist`,
+  })
+  await t.rejects(loadModel(s3, { ...pinOf(model, 1, 1), weightsVersionId: unknown }), {
+    name: 'VersionNotFoundError', message: `s3://${bucket}/${model.weightsKey} (VersionId ${unknown}) does not exist`,
+  })
+})
+
 t.test('a malformed pin is an InvalidPinError naming the field', async (t) => {
   const pin = { bucket: 'b', weightsKey: 'w', labelsKey: 'l', weightsVersionId: 'v1', labelsVersionId: 'v2' }
   t.equal(validatePin(pin, 'the event'), pin)

@@ -64,25 +64,32 @@ export function verifyDigest (ref: { bucket: string, key: string, versionId: str
 }
 
 /**
- * Loads the pinned weights and labels: both downloads start at once (the weights as parallel ranged GETs hashed
- * while they arrive), the session is created from the verified bytes as soon as they are complete, and the labels
- * (long since arrived) are verified and checked against the model's class count.
+ * Loads the pinned weights and labels. Both downloads start at once (the weights as parallel ranged GETs, hashed
+ * while they arrive); meanwhile ONNX Runtime is initialised and, when the allocator keeps what it is given back
+ * (memory-prefault.ts), a worker touches the memory the session will need. The session is created from the verified
+ * bytes as soon as they are complete, then the labels (long since arrived) are verified and counted against the
+ * model's classes. The first failure cancels the other download and is the one reported.
  */
 export async function loadModel (s3: S3Client, pin: ModelPin, settings: LoaderSettings = DEFAULT_LOADER_SETTINGS): Promise<LoadedModel> {
   const started = performance.now()
   const weightsRef = { bucket: pin.bucket, key: pin.weightsKey, versionId: pin.weightsVersionId }
   const labelsRef = { bucket: pin.bucket, key: pin.labelsKey, versionId: pin.labelsVersionId }
   const abort = new AbortController()
+  let firstFailure: unknown
+  const fail = (error: unknown): void => {
+    // Failures caused by the abort below come later and are not the cause.
+    if (firstFailure === undefined) firstFailure = error
+    abort.abort()
+  }
   const read = { ...settings.read, signal: abort.signal }
   const labelsRead: Promise<VersionBytes> = readVersion(s3, labelsRef, { ...read, concurrency: 1 })
-  // Settled below in every path; this keeps a failure from being reported as unhandled meanwhile.
-  labelsRead.catch(() => {})
+  labelsRead.catch(fail)
   let prefault: Prefault | undefined
   const weightsRead = readVersion(s3, weightsRef, {
     ...read,
     onSize: (bytes) => { if (settings.prefault) prefault = startPrefault(bytes * PREFAULT_PER_WEIGHTS_BYTE) },
   })
-  weightsRead.catch(() => {})
+  weightsRead.catch(fail)
   // While the requests are in flight: a no-op after the first load, or the module's init already did it.
   await warmUpRuntime()
 
@@ -106,10 +113,10 @@ export async function loadModel (s3: S3Client, pin: ModelPin, settings: LoaderSe
       timings: { downloadMs: downloaded - started, sessionMs: created - downloaded, totalMs: performance.now() - started },
     }
   } catch (error) {
-    abort.abort()
+    fail(error)
     await prefault?.finish()
     await labelsRead.catch(() => {})
     await classifier?.release()
-    throw error
+    throw firstFailure
   }
 }
