@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { resolve } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { PREFAULT_GLIBC_TUNABLES, allocatorRetainsMemory, startPrefault } from '../src/inference/memory-prefault.js'
+import { PREFAULT_GLIBC_TUNABLES, allocatorRetainsMemory, prefaultedBytes, startPrefault } from '../src/inference/memory-prefault.js'
 import { loadModel } from '../src/inference/model-loader.js'
 import { createTestBucket, testS3Client } from './helpers/s3.js'
 import { pinOf, uploadTinyModel } from './helpers/models.js'
@@ -17,15 +17,18 @@ t.test('the pre-fault is on only under the glibc settings that keep freed memory
   t.equal(allocatorRetainsMemory({ GLIBC_TUNABLES: PREFAULT_GLIBC_TUNABLES.replace('trim_threshold=1073741824', 'trim_threshold=131072') }), false, 'trimmed')
 })
 
-t.test('a pre-fault can be stopped early and always ends', async (t) => {
+t.test('a pre-fault can be stopped early, always ends, and never touches twice what it touched once', async (t) => {
   await startPrefault(0).finish()
-  const before = process.memoryUsage().rss
+  const rss = process.memoryUsage().rss
   const big = startPrefault(8 * 2 ** 30)
   await big.finish()
-  t.ok(process.memoryUsage().rss - before < 2 ** 30, 'stopped long before 8 GiB')
-  const small = startPrefault(16 << 20)
-  await small.done
-  await small.finish()
+  t.ok(process.memoryUsage().rss - rss < 2 ** 30, 'stopped long before 8 GiB')
+  const before = prefaultedBytes()
+  t.ok(before < 2 ** 30, `${before} bytes touched before the stop`)
+  await startPrefault(before + (32 << 20)).done
+  t.equal(prefaultedBytes(), before + (32 << 20), 'only the missing 32 MiB')
+  await startPrefault(before + (32 << 20)).done
+  t.equal(prefaultedBytes(), before + (32 << 20), 'nothing more for the same need')
 })
 
 // A child process started with the tunables pre-faults 96 MiB on a worker thread, then its main thread allocates and

@@ -43,13 +43,14 @@ try {
   const tid = Number(require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8').split(' ')[0])
   require('node:os').setPriority(tid, 19)
 } catch {}
-const stop = new Int32Array(workerData.stop)
+const shared = new Int32Array(workerData.shared)
 const keep = []
 const chunk = 4 * 1024 * 1024
-for (let done = 0; done < workerData.bytes && Atomics.load(stop, 0) === 0; done += chunk) {
+for (let done = 0; done < workerData.bytes && Atomics.load(shared, 0) === 0; done += chunk) {
   const b = Buffer.allocUnsafeSlow(chunk)
   for (let i = 0; i < chunk; i += 4096) b[i] = 1
   keep.push(b)
+  Atomics.add(shared, 1, 4)
 }
 `
 
@@ -61,22 +62,41 @@ export interface Prefault {
   finish: () => Promise<void>
 }
 
-/** Starts touching `bytes` of memory on a worker thread (no-op when 0). */
+let prefaulted = 0
+
+/** Bytes the pre-faults of this process have touched so far (under the tunables, all still held by the allocator). */
+export function prefaultedBytes (): number {
+  return prefaulted
+}
+
+/**
+ * Starts touching, on a worker thread, the part of `bytes` beyond what earlier pre-faults in this process touched:
+ * under PREFAULT_GLIBC_TUNABLES nothing is given back, so an earlier load already left that much in the arena, and
+ * touching it again would only grow the process.
+ */
 export function startPrefault (bytes: number): Prefault {
-  if (bytes <= 0) return { done: Promise.resolve(), finish: async () => {} }
-  const stop = new SharedArrayBuffer(4)
+  const missing = Math.max(0, bytes - prefaulted)
+  if (missing <= 0) return { done: Promise.resolve(), finish: async () => {} }
+  // [0]: stop flag set by `finish`; [1]: MiB touched, written by the worker.
+  const shared = new SharedArrayBuffer(8)
   // execArgv []: the parent's flags (a loader, --input-type=module) are of no use here and would change how the
   // script is read.
-  const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { bytes, stop } })
+  const worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { bytes: missing, shared } })
   const exited = new Promise<void>((resolve) => {
-    worker.once('exit', () => resolve())
-    worker.once('error', () => resolve())
+    const ended = (): void => {
+      prefaulted += Atomics.load(new Int32Array(shared), 1) * 1024 * 1024
+      // V8 frees the worker's buffers as its isolate goes away, partly on background threads: one turn of the
+      // event loop lets that finish before the memory is wanted.
+      setImmediate(resolve)
+    }
+    worker.once('exit', ended)
+    worker.once('error', () => {})
   })
   return {
     done: exited,
     finish: async () => {
       // A running worker stops after its current 4 MiB; one that has finished has already exited.
-      Atomics.store(new Int32Array(stop), 0, 1)
+      Atomics.store(new Int32Array(shared), 0, 1)
       await exited
     },
   }
