@@ -26,7 +26,7 @@ export const PREFAULT_GLIBC_TUNABLES = [
 export const PREFAULT_PER_WEIGHTS_BYTE = 2.6
 
 /** Whether glibc was started with settings under which pre-faulted memory stays available to the next allocations. */
-export function allocatorRetainsMemory (env: Record<string, string | undefined> = process.env): boolean {
+export function allocatorRetainsMemory (env: Record<string, string | undefined>): boolean {
   if (process.platform !== 'linux') return false
   const tunables = new Map((env.GLIBC_TUNABLES ?? '').split(':').map((t) => t.split('=') as [string, string]))
   const atLeast = (name: string, bytes: number): boolean => Number(tunables.get(name)) >= bytes
