@@ -15,6 +15,7 @@ import { createLambdaClient, LambdaDeployer } from '../deploy/lambda-deployer.js
 import { loadApiConfig } from '../api/config.js'
 import { startApiServer, type ApiServer } from '../api/server.js'
 import { startLambdaRuntime, type LambdaRuntime } from './lambda-runtime/index.js'
+import { PREFAULT_GLIBC_TUNABLES } from '../inference/memory-prefault.js'
 import { generateModelSet } from '../../scripts/generate-models.js'
 import { buildLambda, DEFAULT_OUTFILE } from '../../scripts/build-lambda.mjs'
 
@@ -180,6 +181,8 @@ export async function startStack (options: StackOptions): Promise<Stack> {
           OUTPUT_BUCKET: options.buckets.output,
           AWS_ENDPOINT_URL_S3: s3Endpoint,
           LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+          // what lambda/Dockerfile sets in the image, so cold loads here behave as they do on AWS
+          GLIBC_TUNABLES: PREFAULT_GLIBC_TUNABLES,
         },
         // what infra/ gives the function on AWS
         memoryMb: 2048,
