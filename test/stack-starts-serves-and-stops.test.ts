@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { startTestStack } from './helpers/stack.js'
 import { waitForOutput } from './helpers/local-runtime-e2e.js'
-import { testS3Client } from './helpers/s3.js'
+import { emptyBucket, testS3Client } from './helpers/s3.js'
 
 t.test('the stack brings up every part, seeds two releases with production on 1, and writes stack.json', async (t) => {
   const stack = await startTestStack(t)
@@ -54,4 +54,24 @@ t.test('a second start on the same data dir with S3 kept keeps the registry and 
   t.not(alias.live, null, 'the fresh runtime serves production again')
   t.equal(alias.drift, false)
   t.ok(await stat(join(dataDir, 'registry.db')))
+})
+
+t.test('a start whose S3 lost its objects resets the registry, says so, and keeps the admin token', async (t) => {
+  const first = await startTestStack(t)
+  const dataDir = join(first.info.adminTokenFile, '..')
+  const token = first.token
+  await first.close()
+  // what a radosgw restart does to the memstore: every object of the model bucket is gone
+  const s3 = testS3Client()
+  t.teardown(() => s3.destroy())
+  await emptyBucket(s3, first.info.buckets.models)
+  const said: string[] = []
+  const second = await startTestStack(t, { dataDir, buckets: first.info.buckets, say: (line) => said.push(line) })
+  t.equal(second.registry, 'reset')
+  t.match(said.join('\n'), /registry is reset/)
+  t.equal(second.token, token, 'the admin token stays valid')
+  const releases = await (await fetch(`${second.info.endpoints.api}/v1/models/resnet50/releases`, {
+    headers: { authorization: `Bearer ${second.token}` },
+  })).json()
+  t.same(releases.releases.map((r: { number: number }) => r.number).sort(), [1, 2], 'the demo is registered again from scratch')
 })

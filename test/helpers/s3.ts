@@ -50,6 +50,12 @@ export async function createTestBucket (
 
 /** Deletes every version and delete marker in `bucket`, then the bucket. */
 export async function removeBucket (s3: S3Client, bucket: string): Promise<void> {
+  await emptyBucket(s3, bucket)
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket }))
+}
+
+/** Deletes every version and delete marker in `bucket`. */
+export async function emptyBucket (s3: S3Client, bucket: string): Promise<void> {
   for (;;) {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }))
     const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]
@@ -57,5 +63,4 @@ export async function removeBucket (s3: S3Client, bucket: string): Promise<void>
     if (objects.length === 0) break
     await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }))
   }
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }))
 }
