@@ -22,8 +22,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, PutBucketVersioningCommand,
-  PutObjectCommand, type S3Client,
+  CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { readConfig } from '../lambda/config.js'
 import { loaderSettings, type Classification } from '../lambda/handler.js'
@@ -33,6 +32,7 @@ import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import { sessionOptions } from '../src/inference/classifier.js'
 import { PREFAULT_GLIBC_TUNABLES } from '../src/inference/memory-prefault.js'
 import { pinToEnvironment, type ModelPin } from '../src/inference/pin.js'
+import { removeBucket } from '../test/helpers/s3.js'
 import { median, round } from './lib/stats.js'
 
 type Figures = Record<string, number | string>
@@ -161,8 +161,8 @@ export default async function runBenchmark (): Promise<Figures> {
         `MODEL_PREFAULT=auto is ${warmResult.prefault ? 'on' : 'off'}`,
     }
   } finally {
-    await emptyAndDelete(s3, models)
-    await emptyAndDelete(s3, inputs)
+    await removeBucket(s3, models)
+    await removeBucket(s3, inputs)
     s3.destroy()
   }
 }
@@ -184,16 +184,6 @@ async function bundleRss (env: Record<string, string>, events: unknown[]): Promi
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '))
   if (line === undefined) throw new Error(`no result from the bundle: ${stdout}`)
   return JSON.parse(line.slice(7)) as { maxRssMb: number, cache: Classification['cache'] }
-}
-
-async function emptyAndDelete (s3: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }))
-    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }))
-    if (objects.length === 0) break
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }))
-  }
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }))
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, PutBucketVersioningCommand,
-  PutObjectCommand, type S3Client,
+  CreateBucketCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3'
 import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import { startApiServer } from '../src/api/server.js'
 import { MAX_LIST_LIMIT } from '../src/registry/artifact-store.js'
+import { removeBucket } from '../test/helpers/s3.js'
 
 const VERSIONS = 1000
 /** puts in flight at once while the versions are made */
@@ -152,16 +152,6 @@ function median (values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
-
-async function removeBucket (s3: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }))
-    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }))
-    if (objects.length === 0) break
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }))
-  }
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }))
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -12,14 +12,14 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, PutBucketVersioningCommand,
-  type S3Client,
+  CreateBucketCommand, PutBucketVersioningCommand, type S3Client,
 } from '@aws-sdk/client-s3'
 import pg from 'pg'
 import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import { S3ArtifactStore } from '../src/registry/artifact-store.js'
 import { migrateToLatest, openDatabase, pingDatabase } from '../src/registry/db.js'
 import { Registry } from '../src/registry/registry.js'
+import { removeBucket } from '../test/helpers/s3.js'
 
 const PROMOTES = 400
 const WARMUP = 30
@@ -123,16 +123,6 @@ async function createPgDatabase (): Promise<{ url: string, drop: () => Promise<v
   const url = new URL(PG_ADMIN_URL)
   url.pathname = `/${name}`
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
-}
-
-async function removeBucket (s3: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }))
-    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }))
-    if (objects.length === 0) break
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }))
-  }
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }))
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

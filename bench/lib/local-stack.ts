@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, PutObjectCommand,
-  type S3Client,
+  CreateBucketCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3'
 import { LambdaClient } from '@aws-sdk/client-lambda'
 import { pino } from 'pino'
 import { BENCHMARK_IMAGE, FIXTURES_DIR } from '../../scripts/generate-fixtures.js'
 import { createS3Client } from '../../src/aws/s3-client.js'
 import { startStack, STACK_DEFAULTS, type Stack } from '../../src/local/stack.js'
+import { removeBucket } from '../../test/helpers/s3.js'
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..')
 
@@ -100,14 +100,4 @@ export async function startBenchStack (say: (line: string) => void): Promise<Ben
     return text === '' ? null : JSON.parse(text)
   }
   return { stack, lambda, s3, image: { bucket: images, key: BENCHMARK_IMAGE.file }, api, close }
-}
-
-async function removeBucket (s3: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }))
-    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }))
-    if (objects.length === 0) break
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }))
-  }
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }))
 }
