@@ -19,7 +19,7 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import {
   CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand,
@@ -34,6 +34,7 @@ import { PREFAULT_GLIBC_TUNABLES } from '../src/inference/memory-prefault.js'
 import { pinToEnvironment, type ModelPin } from '../src/inference/pin.js'
 import { removeBucket } from '../test/helpers/s3.js'
 import { median, round } from './lib/stats.js'
+import { printWhenRunDirectly } from './lib/run-directly.js'
 
 type Figures = Record<string, number | string>
 
@@ -186,11 +187,4 @@ async function bundleRss (env: Record<string, string>, events: unknown[]): Promi
   return JSON.parse(line.slice(7)) as { maxRssMb: number, cache: Classification['cache'] }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  runBenchmark().then((figures) => {
-    for (const [key, value] of Object.entries(figures)) console.log(`${key.padEnd(28)} ${typeof value === 'number' ? round(value, 3) : value}`)
-  }, (error: unknown) => {
-    console.error(error)
-    process.exitCode = 1
-  })
-}
+printWhenRunDirectly(import.meta.url, runBenchmark)

@@ -11,7 +11,6 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import {
   CreateBucketCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3'
@@ -19,6 +18,7 @@ import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import { startApiServer } from '../src/api/server.js'
 import { MAX_LIST_LIMIT } from '../src/registry/artifact-store.js'
 import { removeBucket } from '../test/helpers/s3.js'
+import { printWhenRunDirectly } from './lib/run-directly.js'
 
 const VERSIONS = 1000
 /** puts in flight at once while the versions are made */
@@ -154,13 +154,4 @@ function median (values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  run().then((figures) => {
-    for (const [key, value] of Object.entries(figures)) {
-      console.log(`${key.padEnd(28)} ${typeof value === 'number' ? Math.round(value * 1000) / 1000 : value}`)
-    }
-  }, (error: unknown) => {
-    console.error(error)
-    process.exitCode = 1
-  })
-}
+printWhenRunDirectly(import.meta.url, run)

@@ -16,7 +16,6 @@
  *   npx tsx bench/local-runtime.ts
  */
 import { randomUUID } from 'node:crypto'
-import { pathToFileURL } from 'node:url'
 import {
   GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, UpdateFunctionConfigurationCommand,
   type LambdaClient,
@@ -28,6 +27,7 @@ import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import type { InvocationRecord, LambdaRuntime } from '../src/local/lambda-runtime/index.js'
 import { startBenchStack } from './lib/local-stack.js'
 import { median, percentile, round } from './lib/stats.js'
+import { printWhenRunDirectly } from './lib/run-directly.js'
 
 type Figures = Record<string, number | string>
 
@@ -160,12 +160,4 @@ function nextInvocation (runtime: LambdaRuntime, matches: (record: InvocationRec
   })
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  run().then((figures) => {
-    for (const [key, value] of Object.entries(figures)) console.log(`${key.padEnd(28)} ${typeof value === 'number' ? round(value, 3) : value}`)
-    process.exit(0)
-  }, (error: unknown) => {
-    console.error(error)
-    process.exit(1)
-  })
-}
+printWhenRunDirectly(import.meta.url, run)

@@ -15,11 +15,11 @@
  *
  *   npx tsx bench/promote.ts
  */
-import { pathToFileURL } from 'node:url'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { ListVersionsByFunctionCommand, type LambdaClient } from '@aws-sdk/client-lambda'
 import { startBenchStack } from './lib/local-stack.js'
 import { median, percentile, round } from './lib/stats.js'
+import { printWhenRunDirectly } from './lib/run-directly.js'
 
 type Figures = Record<string, number | string>
 
@@ -104,12 +104,4 @@ async function publishedVersions (lambda: LambdaClient, functionName: string): P
   return count
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  run().then((figures) => {
-    for (const [key, value] of Object.entries(figures)) console.log(`${key.padEnd(28)} ${typeof value === 'number' ? round(value, 3) : value}`)
-    process.exit(0)
-  }, (error: unknown) => {
-    console.error(error)
-    process.exit(1)
-  })
-}
+printWhenRunDirectly(import.meta.url, run)

@@ -10,7 +10,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { pathToFileURL } from 'node:url'
 import {
   CreateBucketCommand, PutBucketVersioningCommand, type S3Client,
 } from '@aws-sdk/client-s3'
@@ -20,6 +19,7 @@ import { S3ArtifactStore } from '../src/registry/artifact-store.js'
 import { migrateToLatest, openDatabase, pingDatabase } from '../src/registry/db.js'
 import { Registry } from '../src/registry/registry.js'
 import { removeBucket } from '../test/helpers/s3.js'
+import { printWhenRunDirectly } from './lib/run-directly.js'
 
 const PROMOTES = 400
 const WARMUP = 30
@@ -125,9 +125,4 @@ async function createPgDatabase (): Promise<{ url: string, drop: () => Promise<v
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const figures = await run()
-  for (const [key, value] of Object.entries(figures)) {
-    console.log(`${key.padEnd(40)} ${typeof value === 'number' ? value.toFixed(3) : value}`)
-  }
-}
+printWhenRunDirectly(import.meta.url, run)
