@@ -141,39 +141,41 @@ const aliasRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return withETag(reply, moved)
   })
 
-  fastify.post('/models/:model/aliases/:alias/canary/promote', {
-    config: { role: 'promoter', aliasAction: 'canary-promote' },
-    schema: {
-      tags: ['aliases'],
-      summary: 'Make the canary\'s release the whole alias',
-      params: AliasParamsSchema,
-      headers: IfMatchHeadersSchema,
-      body: CanaryStepBodySchema,
-      response: { 200: AliasSchema, ...MOVE_ERRORS },
-    },
-  }, async (request, reply) => {
-    const { model, alias } = request.params
-    const moved = await fastify.registry.promoteCanary(model, alias,
-      { reason: request.body?.reason, ifMatch: ifMatchOf(request) }, actorOf(request))
-    return withETag(reply, moved)
-  })
-
-  fastify.delete('/models/:model/aliases/:alias/canary', {
-    config: { role: 'promoter', aliasAction: 'canary-abort' },
-    schema: {
-      tags: ['aliases'],
-      summary: 'Remove the canary: all traffic back to the alias\'s release',
-      params: AliasParamsSchema,
-      headers: IfMatchHeadersSchema,
-      body: CanaryStepBodySchema,
-      response: { 200: AliasSchema, ...MOVE_ERRORS },
-    },
-  }, async (request, reply) => {
-    const { model, alias } = request.params
-    const moved = await fastify.registry.abortCanary(model, alias,
-      { reason: request.body?.reason, ifMatch: ifMatchOf(request) }, actorOf(request))
-    return withETag(reply, moved)
-  })
+  // Promoting and aborting a canary take the same request and answer alike: only the registry step differs.
+  const canarySteps = [{
+    method: 'POST',
+    url: '/models/:model/aliases/:alias/canary/promote',
+    aliasAction: 'canary-promote',
+    summary: 'Make the canary\'s release the whole alias',
+    step: 'promoteCanary',
+  }, {
+    method: 'DELETE',
+    url: '/models/:model/aliases/:alias/canary',
+    aliasAction: 'canary-abort',
+    summary: 'Remove the canary: all traffic back to the alias\'s release',
+    step: 'abortCanary',
+  }] as const
+  for (const { method, url, aliasAction, summary, step } of canarySteps) {
+    fastify.route({
+      method,
+      url,
+      config: { role: 'promoter', aliasAction },
+      schema: {
+        tags: ['aliases'],
+        summary,
+        params: AliasParamsSchema,
+        headers: IfMatchHeadersSchema,
+        body: CanaryStepBodySchema,
+        response: { 200: AliasSchema, ...MOVE_ERRORS },
+      },
+      handler: async (request, reply) => {
+        const { model, alias } = request.params
+        const moved = await fastify.registry[step](model, alias,
+          { reason: request.body?.reason, ifMatch: ifMatchOf(request) }, actorOf(request))
+        return withETag(reply, moved)
+      },
+    })
+  }
 
   fastify.get('/models/:model/aliases/:alias/history', {
     config: { role: 'viewer' },
