@@ -16,7 +16,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda'
 import { pino } from 'pino'
 import { BENCHMARK_IMAGE, FIXTURES_DIR } from '../../scripts/generate-fixtures.js'
 import { createS3Client } from '../../src/aws/s3-client.js'
-import { startStack, STACK_DEFAULTS, type Stack } from '../../src/local/stack.js'
+import { sideBySideStackOptions, startStack, STACK_DEFAULTS, type Stack } from '../../src/local/stack.js'
 import { removeBucket } from '../../test/helpers/s3.js'
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..')
@@ -35,9 +35,17 @@ export interface BenchStack {
 }
 
 export async function startBenchStack (say: (line: string) => void): Promise<BenchStack> {
-  const suffix = randomBytes(4).toString('hex')
   const dataDir = await mkdtemp(join(tmpdir(), 'modelpin-bench-stack-'))
-  const buckets = { input: `bench-in-${suffix}`, models: `bench-models-${suffix}`, output: `bench-out-${suffix}` }
+  const options = sideBySideStackOptions({
+    dataDir,
+    bucketPrefix: 'bench-',
+    modelKind: 'resnet50',
+    modelDir: resolve(root, '.modelpin/models/resnet50'),
+    logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }, pino.destination(2)),
+    say,
+  })
+  const buckets = options.buckets
+  const suffix = randomBytes(4).toString('hex')
   const images = `bench-images-${suffix}`
   // Our own client: the stack destroys its own when it stops, and the buckets are removed after that.
   const s3 = createS3Client({
@@ -51,21 +59,7 @@ export async function startBenchStack (say: (line: string) => void): Promise<Ben
   }
   let stack: Stack
   try {
-    stack = await startStack({
-      dataDir,
-      host: STACK_DEFAULTS.host,
-      s3Port: STACK_DEFAULTS.s3Port,
-      lambdaPort: 0,
-      apiPort: 0,
-      buckets,
-      functionName: STACK_DEFAULTS.functionName,
-      functionAlias: STACK_DEFAULTS.functionAlias,
-      model: STACK_DEFAULTS.model,
-      modelKind: 'resnet50',
-      modelDir: resolve(root, '.modelpin/models/resnet50'),
-      logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }, pino.destination(2)),
-      say,
-    })
+    stack = await startStack(options)
   } catch (error) {
     await removeAll()
     throw error

@@ -74,6 +74,33 @@ export interface StackOptions {
   say: (line: string) => void
 }
 
+/**
+ * Options for a stack that runs beside others on one radosgw (tests, benchmarks): its own buckets with a random
+ * suffix, free ports for the Lambda runtime and the admin API, the stack's default function and model names.
+ */
+export function sideBySideStackOptions (options: {
+  dataDir: string
+  bucketPrefix: string
+  modelKind: 'resnet50' | 'tiny'
+  modelDir: string
+  logger: Logger
+  say: (line: string) => void
+}): StackOptions {
+  const suffix = randomBytes(4).toString('hex')
+  const { bucketPrefix: prefix, ...rest } = options
+  return {
+    ...rest,
+    host: STACK_DEFAULTS.host,
+    s3Port: STACK_DEFAULTS.s3Port,
+    lambdaPort: 0,
+    apiPort: 0,
+    buckets: { input: `${prefix}in-${suffix}`, models: `${prefix}models-${suffix}`, output: `${prefix}out-${suffix}` },
+    functionName: STACK_DEFAULTS.functionName,
+    functionAlias: STACK_DEFAULTS.functionAlias,
+    model: STACK_DEFAULTS.model,
+  }
+}
+
 /** What `.modelpin/stack.json` holds: everything a client needs to reach the running stack. */
 export interface StackInfo {
   endpoints: { api: string, lambda: string, s3: string }

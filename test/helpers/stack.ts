@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pino } from 'pino'
 import { removeBucket, testS3Client } from './s3.js'
-import { startStack, STACK_DEFAULTS, type Stack, type StackOptions } from '../../src/local/stack.js'
+import { sideBySideStackOptions, startStack, type Stack, type StackOptions } from '../../src/local/stack.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -13,26 +12,18 @@ interface Teardown { teardown: (fn: () => unknown) => void }
  * local Lambda runtime and the admin API on free ports, a temporary data dir. Stopped and cleaned after the test.
  */
 export async function startTestStack (t: Teardown, options: Partial<StackOptions> = {}): Promise<Stack> {
-  const suffix = randomBytes(4).toString('hex')
   const dataDir = await mkdtemp(join(tmpdir(), 'modelpin-stack-'))
-  const buckets = { input: `in-${suffix}`, models: `models-${suffix}`, output: `out-${suffix}` }
-  const stack = await startStack({
+  const defaults = sideBySideStackOptions({
     dataDir,
-    host: STACK_DEFAULTS.host,
-    s3Port: STACK_DEFAULTS.s3Port,
-    lambdaPort: 0,
-    apiPort: 0,
-    buckets,
-    functionName: STACK_DEFAULTS.functionName,
-    functionAlias: STACK_DEFAULTS.functionAlias,
-    model: STACK_DEFAULTS.model,
+    bucketPrefix: '',
     modelKind: 'tiny',
     // the generated files are the same for every test: share them
     modelDir: resolve('.modelpin/models/tiny'),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     say: () => {},
-    ...options,
   })
+  const stack = await startStack({ ...defaults, ...options })
+  const buckets = stack.info.buckets
   t.teardown(async () => {
     await stack.close()
     const s3 = testS3Client()
