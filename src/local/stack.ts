@@ -425,8 +425,8 @@ async function seedDemoModel (client: ApiClient, demo: DemoModel, say: (line: st
   }
 }
 
-/** The few admin API calls the stack makes, with errors that say which call failed. */
-class ApiClient {
+/** The few admin API calls the stack makes (and its tests reuse), with errors that say which call failed. */
+export class ApiClient {
   constructor (readonly url: string, readonly token: string) {}
 
   async request (method: string, path: string, body?: unknown, expect: number[] = [200, 201]): Promise<{ status: number, body: unknown }> {

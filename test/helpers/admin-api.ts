@@ -1,7 +1,9 @@
+import type { LambdaClient } from '@aws-sdk/client-lambda'
 import {
-  GetAliasCommand, InvokeCommand, LambdaClient, ListVersionsByFunctionCommand,
+  GetAliasCommand, InvokeCommand, ListVersionsByFunctionCommand,
 } from '@aws-sdk/client-lambda'
 import type { Stack } from '../../src/local/stack.js'
+import { stackLambdaClient } from './local-runtime-e2e.js'
 import { colourPhoto } from './images.js'
 import { expectedLabel } from './models.js'
 import type { Colour, DemoVersion } from './models.js'
@@ -40,12 +42,7 @@ export function adminApi (url: string, token: string): {
 
 /** @aws-sdk/client-lambda as a user points it at the stack's Lambda endpoint (the stack's credentials). */
 export function stackLambda (t: Teardown, stack: Stack): LambdaClient {
-  const lambda = new LambdaClient({
-    endpoint: stack.info.endpoints.lambda,
-    region: stack.info.credentials.region,
-    credentials: { accessKeyId: stack.info.credentials.accessKeyId, secretAccessKey: stack.info.credentials.secretAccessKey },
-    maxAttempts: 1,
-  })
+  const lambda = stackLambdaClient(stack)
   t.teardown(() => lambda.destroy())
   return lambda
 }

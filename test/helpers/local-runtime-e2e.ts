@@ -1,23 +1,13 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda'
-import type { Stack } from '../../src/local/stack.js'
+import { ApiClient, type Stack } from '../../src/local/stack.js'
 
 /** What a release looks like over the admin API (the fields these tests read). */
 export interface ApiRelease { number: number, weightsVersionId: string, labelsVersionId: string }
 
 /** An admin API call with the stack's admin token; throws with the answer when the status is not the expected one. */
 export async function api (stack: Stack, method: string, path: string, body?: unknown, expect = [200, 201]): Promise<any> {
-  const response = await fetch(stack.info.endpoints.api + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await response.text()
-  if (!expect.includes(response.status)) throw new Error(`${method} ${path} answered ${response.status}: ${text}`)
-  return text === '' ? null : JSON.parse(text)
+  return (await new ApiClient(stack.info.endpoints.api, stack.token).request(method, path, body, expect)).body
 }
 
 /** The release the stack's model serves on its deploy alias, read from the API, and the Lambda version behind it. */
