@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { S3ArtifactStore } from '../src/registry/artifact-store.js'
-import { FolderMigrationProvider, migrateToLatest, openDatabase } from '../src/registry/db.js'
+import { FolderMigrationProvider, migrateToLatest } from '../src/registry/db.js'
 import { Registry } from '../src/registry/registry.js'
-import { DATABASE_KINDS, testDatabaseUrl } from './helpers/registry.js'
+import { DATABASE_KINDS, openTestDatabase } from './helpers/registry.js'
 import { createTestBucket, testS3Client } from './helpers/s3.js'
 
 const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex')
@@ -13,12 +13,7 @@ const s3 = testS3Client()
 for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: a database with releases from before the digest table lists their versions with the digests they recorded`, async (t) => {
     const bucket = await createTestBucket(t, s3)
-    const removals: Array<() => unknown> = []
-    const database = await openDatabase(await testDatabaseUrl({ teardown: (fn) => removals.push(fn) }, kind))
-    t.teardown(async () => {
-      await database.close()
-      for (const remove of removals) await remove()
-    })
+    const database = await openTestDatabase(t, kind, { migrate: false })
     const folder = new FolderMigrationProvider()
     const firstOnly = { getMigrations: async () => ({ '0001-registry': (await folder.getMigrations())['0001-registry']! }) }
     t.same(await migrateToLatest(database.db, firstOnly), ['0001-registry'])

@@ -1,16 +1,10 @@
 import t from 'tap'
 import { migrateToLatest, openDatabase, pingDatabase } from '../src/registry/db.js'
-import { DATABASE_KINDS, testDatabaseUrl } from './helpers/registry.js'
+import { DATABASE_KINDS, openTestDatabase, testDatabaseUrl } from './helpers/registry.js'
 
 for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: migrations apply once, create every table, and a second run applies nothing`, async (t) => {
-    const removals: Array<() => unknown> = []
-    const url = await testDatabaseUrl({ teardown: (fn) => removals.push(fn) }, kind)
-    const database = await openDatabase(url)
-    t.teardown(async () => {
-      await database.close()
-      for (const remove of removals) await remove()
-    })
+    const database = await openTestDatabase(t, kind, { migrate: false })
     t.equal(database.dialect, kind)
     await pingDatabase(database.db)
 

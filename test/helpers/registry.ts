@@ -24,8 +24,11 @@ export async function testDatabaseUrl (t: Teardown, kind: DatabaseKind): Promise
   return `sqlite:${join(folder, 'registry.db')}`
 }
 
-/** Opens and migrates a fresh registry database of `kind`; it is closed (before it is removed) after the test. */
-export async function openTestDatabase (t: Teardown, kind: DatabaseKind): Promise<RegistryDatabase> {
+/**
+ * Opens a fresh registry database of `kind`, migrated unless told otherwise (migration tests migrate it themselves);
+ * it is closed (before it is removed) after the test.
+ */
+export async function openTestDatabase (t: Teardown, kind: DatabaseKind, options: { migrate?: boolean } = {}): Promise<RegistryDatabase> {
   // The database must be closed before it is dropped: collect the removal and run it after the close.
   const removals: Array<() => unknown> = []
   const url = await testDatabaseUrl({ teardown: (fn) => removals.push(fn) }, kind)
@@ -34,7 +37,7 @@ export async function openTestDatabase (t: Teardown, kind: DatabaseKind): Promis
     await database.close()
     for (const remove of removals) await remove()
   })
-  await migrateToLatest(database.db)
+  if (options.migrate !== false) await migrateToLatest(database.db)
   return database
 }
 
