@@ -1,19 +1,15 @@
 import t from 'tap'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { createHandler, type Classification, type S3EventResult, type WarmupResult } from '../lambda/handler.js'
-import { createTestBucket, testS3Client } from './helpers/s3.js'
+import { type Classification, type S3EventResult, type WarmupResult } from '../lambda/handler.js'
+import { testS3Client } from './helpers/s3.js'
 import { colourPhoto } from './helpers/images.js'
-import { capturingLogger, expectedLabel, handlerConfig, uploadTinyModel } from './helpers/models.js'
+import { handlerTestbed, expectedLabel } from './helpers/models.js'
 
 const s3 = testS3Client()
 const context = { awsRequestId: 'req' }
 
 t.test('without version IDs every request that needs the configuration\'s pin is refused, saying why', async (t) => {
-  const bucket = await createTestBucket(t, s3)
-  const inputs = await createTestBucket(t, s3)
-  const outputs = await createTestBucket(t, s3, { versioned: false })
-  const model = await uploadTinyModel(s3, bucket)
-  const handler = createHandler(handlerConfig(model, outputs, null), { s3, logger: capturingLogger().logger })
+  const { model, inputs, outputs, handler } = await handlerTestbed(t, s3, null)
   const image = { base64: (await colourPhoto('red')).toString('base64') }
 
   const refusal = { name: 'ModelNotPinnedError', message: /serves only pinned S3 versions: MODEL_WEIGHTS_VERSION_ID and MODEL_LABELS_VERSION_ID are not set/ }
@@ -32,10 +28,7 @@ t.test('without version IDs every request that needs the configuration\'s pin is
 })
 
 t.test('with MODEL_ALLOW_LATEST=1 the latest versions answer, and the answer names them', async (t) => {
-  const bucket = await createTestBucket(t, s3)
-  const outputs = await createTestBucket(t, s3, { versioned: false })
-  const model = await uploadTinyModel(s3, bucket)
-  const handler = createHandler(handlerConfig(model, outputs, null, { MODEL_ALLOW_LATEST: '1' }), { s3, logger: capturingLogger().logger })
+  const { model, handler } = await handlerTestbed(t, s3, null, { MODEL_ALLOW_LATEST: '1' })
   const out = await handler({ image: { base64: (await colourPhoto('red')).toString('base64') } }, context) as Classification
   // uploadTinyModel uploads version 2 of each key last.
   t.equal(out.predictions[0]!.label, expectedLabel(2, 2, 'red'))

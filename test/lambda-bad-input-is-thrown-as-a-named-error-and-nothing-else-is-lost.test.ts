@@ -1,23 +1,19 @@
 import t from 'tap'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { createHandler, type Classification } from '../lambda/handler.js'
+import { type Classification } from '../lambda/handler.js'
 import { InferenceError } from '../src/inference/errors.js'
 import { MAX_INPUT_PIXELS } from '../src/inference/preprocess.js'
-import { createTestBucket, testS3Client } from './helpers/s3.js'
+import { testS3Client } from './helpers/s3.js'
 import * as images from './helpers/images.js'
-import { capturingLogger, expectedLabel, handlerConfig, labelsText, uploadTinyModel } from './helpers/models.js'
+import { handlerTestbed, expectedLabel, labelsText } from './helpers/models.js'
 
 const s3 = testS3Client()
 let request = 0
 const context = () => ({ awsRequestId: `req-${++request}` })
 
 t.test('each bad input gets its own error type and a message saying what was wrong', async (t) => {
-  const bucket = await createTestBucket(t, s3)
-  const inputs = await createTestBucket(t, s3)
-  const outputs = await createTestBucket(t, s3, { versioned: false })
-  const model = await uploadTinyModel(s3, bucket)
-  const { logger, lines } = capturingLogger()
-  const handler = createHandler(handlerConfig(model, outputs, [1, 1]), { s3, logger })
+  const { model, inputs, handler, lines } = await handlerTestbed(t, s3, [1, 1])
+  const bucket = model.bucket
   const put = async (key: string, body: Buffer | string) =>
     (await s3.send(new PutObjectCommand({ Bucket: inputs, Key: key, Body: body }))).VersionId!
   const image = (key: string, versionId?: string) => ({ image: { bucket: inputs, key, versionId } })

@@ -1,22 +1,16 @@
 import t from 'tap'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { createHandler, type Classification, type S3EventResult } from '../lambda/handler.js'
-import { createTestBucket, testS3Client } from './helpers/s3.js'
+import { type Classification, type S3EventResult } from '../lambda/handler.js'
+import { type createTestBucket, testS3Client } from './helpers/s3.js'
 import { colourPhoto } from './helpers/images.js'
-import { capturingLogger, expectedLabel, handlerConfig, uploadTinyModel, type DemoVersion } from './helpers/models.js'
+import { handlerTestbed, expectedLabel, type DemoVersion } from './helpers/models.js'
 
 const s3 = testS3Client()
 const context = (id: string) => ({ awsRequestId: id, functionName: 'modelpin-inference', functionVersion: '1', getRemainingTimeInMillis: () => 30_000 })
 
 async function setup (t: Parameters<typeof createTestBucket>[0]) {
-  const bucket = await createTestBucket(t, s3)
-  const inputs = await createTestBucket(t, s3)
-  const outputs = await createTestBucket(t, s3, { versioned: false })
-  const model = await uploadTinyModel(s3, bucket)
-  const { logger, lines } = capturingLogger()
   // The configuration pins weights 1 and labels 1.
-  const handler = createHandler(handlerConfig(model, outputs, [1, 1]), { s3, logger })
-  return { model, inputs, outputs, handler, lines }
+  return await handlerTestbed(t, s3, [1, 1])
 }
 
 t.test('without a pin in the event, the configuration\'s versions answer', async (t) => {

@@ -1,20 +1,16 @@
 import t from 'tap'
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
-import { createHandler, type Classification, type WarmupResult } from '../lambda/handler.js'
-import { createTestBucket, testS3Client } from './helpers/s3.js'
+import { type Classification, type WarmupResult } from '../lambda/handler.js'
+import { type createTestBucket, testS3Client } from './helpers/s3.js'
 import { colourPhoto } from './helpers/images.js'
-import { capturingLogger, demoLabels, expectedLabel, handlerConfig, tinyWeights, uploadTinyModel } from './helpers/models.js'
+import { handlerTestbed, demoLabels, expectedLabel, tinyWeights } from './helpers/models.js'
 
 const s3 = testS3Client()
 let request = 0
 const context = () => ({ awsRequestId: `req-${++request}` })
 
 async function setup (t: Parameters<typeof createTestBucket>[0], env: Record<string, string> = {}) {
-  const bucket = await createTestBucket(t, s3)
-  const outputs = await createTestBucket(t, s3, { versioned: false })
-  const model = await uploadTinyModel(s3, bucket)
-  const { logger, lines } = capturingLogger()
-  const handler = createHandler(handlerConfig(model, outputs, [1, 1], env), { s3, logger })
+  const { model, handler, lines } = await handlerTestbed(t, s3, [1, 1], env)
   const red = { image: { base64: (await colourPhoto('red')).toString('base64') } }
   return { model, handler, red, lines }
 }

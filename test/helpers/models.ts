@@ -6,6 +6,8 @@ import { DEFAULT_SEED } from '../../scripts/generate-models.js'
 import { DEMO_VERSIONS, expectedTopLabel, labelsText, type Colour, type DemoVersion } from '../../scripts/model-classes.js'
 import { buildModel } from '../../scripts/model-resnet.js'
 import { readConfig, type HandlerConfig } from '../../lambda/config.js'
+import { createHandler } from '../../lambda/handler.js'
+import { createTestBucket } from './s3.js'
 import { pinToEnvironment, type ModelPin } from '../../src/inference/pin.js'
 
 export { expectedTopLabel, COLOUR_CLASS, labelName, labelsText } from '../../scripts/model-classes.js'
@@ -102,6 +104,23 @@ export function handlerConfig (
     ? { MODEL_BUCKET: model.bucket, MODEL_WEIGHTS_KEY: model.weightsKey, MODEL_LABELS_KEY: model.labelsKey }
     : pinToEnvironment(pinOf(model, pin[0], pin[1]))
   return readConfig({ ...base, OUTPUT_BUCKET: outputBucket, ...env })
+}
+
+/**
+ * A handler over the tiny model in fresh test buckets: the versioned model bucket, an input bucket and an unversioned
+ * output bucket. `pin` is what its configuration pins (null: no version IDs), `env` any other variables.
+ */
+export async function handlerTestbed (
+  t: Parameters<typeof createTestBucket>[0], s3: S3Client,
+  pin: [DemoVersion, DemoVersion] | null = [1, 1], env: Record<string, string> = {}
+) {
+  const bucket = await createTestBucket(t, s3)
+  const inputs = await createTestBucket(t, s3)
+  const outputs = await createTestBucket(t, s3, { versioned: false })
+  const model = await uploadTinyModel(s3, bucket)
+  const { logger, lines } = capturingLogger()
+  const handler = createHandler(handlerConfig(model, outputs, pin, env), { s3, logger })
+  return { model, inputs, outputs, handler, lines }
 }
 
 /** A pino logger whose lines are kept as parsed objects, so tests can check what every line carries. */
