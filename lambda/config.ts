@@ -2,7 +2,7 @@ import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../src/inference
 import { DEFAULT_PARALLEL_READ } from '../src/inference/s3-objects.js'
 import { PREFAULT_GLIBC_TUNABLES, allocatorRetainsMemory } from '../src/inference/memory-prefault.js'
 import { IMAGENET_PREPROCESS } from '../src/inference/preprocess.js'
-import { PIN_ENVIRONMENT, type ModelPin } from '../src/inference/pin.js'
+import { PIN_ENVIRONMENT, type ModelPin } from '../src/contract/pin.js'
 
 /** The function's environment is wrong; the message names the variable. Thrown at module scope (Lambda's init). */
 export class ConfigurationError extends Error {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ModelCache, pinKey } from '../src/inference/model-cache.js'
 import { loadModel, type LoadedModel } from '../src/inference/model-loader.js'
-import type { ModelPin } from '../src/inference/pin.js'
+import type { ModelPin } from '../src/contract/pin.js'
 import { createTestBucket, testS3Client } from './helpers/s3.js'
 import { pinOf, uploadTinyModel, type UploadedModel } from './helpers/models.js'
 

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { PIN_ENVIRONMENT } from '../src/inference/pin.js'
+import { PIN_ENVIRONMENT } from '../src/contract/pin.js'
 import {
   blocks, deepReferences, functionEnvironment, ignoredChanges, loadTerraform, onlyResource, references, refersTo,
   resourceNames, resourcesOf, soleExpression, type HclValue,

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { CONFIG_VARIABLES, ConfigurationError, readConfig } from '../lambda/config.js'
-import { PIN_ENVIRONMENT } from '../src/inference/pin.js'
+import { PIN_ENVIRONMENT } from '../src/contract/pin.js'
 
 const minimal = { MODEL_BUCKET: 'models', MODEL_WEIGHTS_KEY: 'm.onnx', MODEL_LABELS_KEY: 'l.txt', OUTPUT_BUCKET: 'out' }
 const digest = 'a'.repeat(64)

@@ -20,7 +20,7 @@ import { sessionOptions, type SessionSettings } from '../../src/inference/classi
 import { parseLabels } from '../../src/inference/labels.js'
 import { allocatorRetainsMemory } from '../../src/inference/memory-prefault.js'
 import { loadModel, type LoaderSettings } from '../../src/inference/model-loader.js'
-import type { ModelPin } from '../../src/inference/pin.js'
+import type { ModelPin } from '../../src/contract/pin.js'
 
 interface LoadJob { pin: Required<ModelPin>, settings: LoaderSettings }
 

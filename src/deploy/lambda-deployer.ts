@@ -4,7 +4,7 @@ import {
   type AliasConfiguration,
 } from '@aws-sdk/client-lambda'
 import type { Logger } from 'pino'
-import { pinFromEnvironment, pinToEnvironment, type ModelPin } from '../inference/pin.js'
+import { pinFromEnvironment, pinToEnvironment, samePin, type ModelPin } from '../contract/pin.js'
 import {
   DeployStepError, type CanaryRoute, type Deployer, type DeployTarget, type InvokeResult, type LiveAlias,
   type ReleaseBuild,
@@ -166,14 +166,6 @@ export class LambdaDeployer implements Deployer {
       throw new DeployStepError('get-function-configuration', `cannot read version ${version} of ${functionName}: ${messageOf(error)}`, { cause: error })
     }
   }
-}
-
-/** Two pins name the same objects (digests compared when both carry one). */
-export function samePin (a: ModelPin, b: ModelPin): boolean {
-  return a.bucket === b.bucket && a.weightsKey === b.weightsKey && a.labelsKey === b.labelsKey &&
-    a.weightsVersionId === b.weightsVersionId && a.labelsVersionId === b.labelsVersionId &&
-    (a.weightsSha256 ?? b.weightsSha256) === (b.weightsSha256 ?? a.weightsSha256) &&
-    (a.labelsSha256 ?? b.labelsSha256) === (b.labelsSha256 ?? a.labelsSha256)
 }
 
 async function step<T> (name: string, run: () => Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 import type { LoadedModel } from './model-loader.js'
 import { verifyDigest } from './model-loader.js'
-import type { ModelPin } from './pin.js'
+import type { ModelPin } from '../contract/pin.js'
 
 /** What the handler reports with every answer (DESIGN.md: `cache`). */
 export interface CacheStats {

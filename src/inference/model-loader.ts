@@ -3,7 +3,7 @@ import { Classifier, DEFAULT_SESSION_SETTINGS, warmUpRuntime, type SessionSettin
 import { ChecksumMismatchError, InvalidPinError } from './errors.js'
 import { parseLabels } from './labels.js'
 import { PREFAULT_PER_WEIGHTS_BYTE, startPrefault, type Prefault } from './memory-prefault.js'
-import type { ModelPin } from './pin.js'
+import type { ModelPin } from '../contract/pin.js'
 import { DEFAULT_PARALLEL_READ, describeObject, readVersion, type ParallelReadOptions, type VersionBytes } from './s3-objects.js'
 
 /** A model in memory: the session, its labels, and exactly which S3 versions (and bytes) it came from. */

@@ -1,4 +1,4 @@
-import type { ModelPin } from '../inference/pin.js'
+import type { ModelPin } from '../contract/pin.js'
 
 /**
  * The deployer port: how the registry makes Lambda serve a release. The registry owns every rule (which version,

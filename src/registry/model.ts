@@ -1,4 +1,4 @@
-import type { ModelPin } from '../inference/pin.js'
+import type { ModelPin } from '../contract/pin.js'
 
 /** The registry's domain types: what the API returns and what the service takes. No I/O here. */
 

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { Kysely, Selectable } from 'kysely'
 import { pino, type Logger } from 'pino'
-import type { ModelPin } from '../inference/pin.js'
+import type { ModelPin } from '../contract/pin.js'
 import { AliasLocks, type AliasLock, type AliasRow } from './alias-locks.js'
 import { versionNotFound, type ArtifactStore } from './artifact-store.js'
 import { isUniqueViolation, type AliasHistoryTable, type ModelsTable, type RegistrySchema, type ReleasesTable } from './db.js'

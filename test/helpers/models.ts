@@ -8,7 +8,7 @@ import { buildModel } from '../../scripts/model-resnet.js'
 import { readConfig, type HandlerConfig } from '../../lambda/config.js'
 import { createHandler } from '../../lambda/handler.js'
 import { createTestBucket } from './s3.js'
-import { pinToEnvironment, type ModelPin } from '../../src/inference/pin.js'
+import { pinToEnvironment, type ModelPin } from '../../src/contract/pin.js'
 
 export { expectedTopLabel, COLOUR_CLASS, labelName, labelsText } from '../../scripts/model-classes.js'
 export type { Colour, DemoVersion } from '../../scripts/model-classes.js'

@@ -13,7 +13,7 @@ export interface ModelPin {
   labelsSha256?: string | undefined
 }
 
-/** The Lambda environment variables that carry a pin (DESIGN.md, "Lambda configuration"). */
+/** The Lambda environment variables that carry a pin (the README's Lambda configuration table). */
 export const PIN_ENVIRONMENT = {
   bucket: 'MODEL_BUCKET',
   weightsKey: 'MODEL_WEIGHTS_KEY',
@@ -57,4 +57,12 @@ export function pinFromEnvironment (env: Record<string, string | undefined>): Mo
     labelsVersionId,
     labelsSha256: get('labelsSha256'),
   }
+}
+
+/** Two pins name the same objects (digests compared when both carry one). */
+export function samePin (a: ModelPin, b: ModelPin): boolean {
+  return a.bucket === b.bucket && a.weightsKey === b.weightsKey && a.labelsKey === b.labelsKey &&
+    a.weightsVersionId === b.weightsVersionId && a.labelsVersionId === b.labelsVersionId &&
+    (a.weightsSha256 ?? b.weightsSha256) === (b.weightsSha256 ?? a.weightsSha256) &&
+    (a.labelsSha256 ?? b.labelsSha256) === (b.labelsSha256 ?? a.labelsSha256)
 }

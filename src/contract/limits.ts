@@ -1,0 +1,36 @@
+/**
+ * Every bound that more than one part of modelpin enforces, each with where its number comes from. The API's schemas,
+ * the registry's checks, the function and the CLI import these; none restates a number.
+ */
+
+/** Free text recorded with a release (`notes`) or a move (`reason`): enough for a paragraph, small in a history row. */
+export const MAX_TEXT_LENGTH = 4000
+
+/** History entries one read returns by default, and at most (one page of a dashboard, one JSON answer). */
+export const DEFAULT_HISTORY_LIMIT = 100
+export const MAX_HISTORY_LIMIT = 1000
+
+/** Predictions one request may ask for: the demo ResNet has 1,000 classes, so more cannot be answered. */
+export const DEFAULT_TOP_K = 5
+export const MAX_TOP_K = 1000
+
+/** S3 answers at most 1,000 entries per ListObjectVersions page, so a page of the API cannot be larger. */
+export const MAX_LIST_LIMIT = 1000
+
+/** S3 object keys are at most 1,024 bytes of UTF-8 (S3's documented limit). */
+export const MAX_KEY_BYTES = 1024
+
+/** Each gate image is one invocation inside a move, which holds the alias's lock: keep the move short. */
+export const MAX_GATE_IMAGES = 20
+
+/** A canary sends a share strictly between 0 and 1 of the traffic (Lambda's AdditionalVersionWeights range). */
+export const MIN_CANARY_WEIGHT_EXCLUSIVE = 0
+export const MAX_CANARY_WEIGHT_EXCLUSIVE = 1
+
+/** True when `weight` is a canary weight: a number strictly between 0 and 1. */
+export function isCanaryWeight (weight: unknown): weight is number {
+  return typeof weight === 'number' && weight > MIN_CANARY_WEIGHT_EXCLUSIVE && weight < MAX_CANARY_WEIGHT_EXCLUSIVE
+}
+
+/** Actors (token names) recorded in the history: a name, not a document. */
+export const MAX_ACTOR_LENGTH = 200
