@@ -50,3 +50,8 @@ export class PredictionFailedError extends RegistryError {
     super(`the function failed: ${errorType}: ${errorMessage}`, options)
   }
 }
+
+/** The message of anything thrown, for logs and history details. */
+export function messageOf (error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,82 @@
+import type { RegistryContext } from './context.js'
+import { releaseBeforeLastMove } from './history.js'
+import { deployTarget, requireDeployer } from './lambda-sync.js'
+import type { Alias } from './model.js'
+import { getModel } from './models.js'
+import { planCanaryAbort, planCanaryPromote, planCanaryStart, planPromote, planRollback, servedRelease } from './move-plan.js'
+import { executeMove, type MoveRequest } from './move-executor.js'
+import { releaseNamedInBody } from './releases.js'
+import { checkActor, checkCanaryWeight, checkMoveInput, checkName, type MoveInput } from './validation.js'
+
+/**
+ * The five moves of an alias. Each checks its input before the alias is claimed (so bad input never touches the
+ * alias), reads the releases its request names once, and hands the executor a plan from move-plan.ts.
+ */
+
+/** Points `alias` at `release` (creating the alias at revision 1 if new) and, for the deploy alias, Lambda too. */
+export async function promote (ctx: RegistryContext, model: string, alias: string, input: MoveInput & { release: number }, actor: string): Promise<Alias> {
+  const move = await prepareMove(ctx, model, alias, input, actor)
+  const release = await releaseNamedInBody(ctx, model, input.release, 'release')
+  return await executeMove(ctx, {
+    ...move,
+    action: 'promote',
+    create: true,
+    releases: [release],
+    plan: (claimed) => planPromote(claimed, release.number),
+  })
+}
+
+/**
+ * Moves `alias` back: to release `to`, or without it to the release it served before its last succeeded move
+ * (so two rollbacks toggle). For the deploy alias Lambda's alias returns to the version already published.
+ */
+export async function rollback (ctx: RegistryContext, model: string, alias: string, input: MoveInput & { to?: number | undefined }, actor: string): Promise<Alias> {
+  const move = await prepareMove(ctx, model, alias, input, actor)
+  const named = input.to === undefined ? undefined : await releaseNamedInBody(ctx, model, input.to, 'to')
+  return await executeMove(ctx, {
+    ...move,
+    action: 'rollback',
+    releases: named === undefined ? [] : [named],
+    plan: async (claimed) => {
+      servedRelease(claimed) // an alias that serves nothing yet has no history to look back through
+      return planRollback(claimed, named?.number ?? await releaseBeforeLastMove(ctx, model, alias))
+    },
+  })
+}
+
+/** Sends `weight` (between 0 and 1) of the alias's traffic to `release`; the alias keeps its release. */
+export async function startCanary (ctx: RegistryContext, model: string, alias: string, input: MoveInput & { release: number, weight: number }, actor: string): Promise<Alias> {
+  const move = await prepareMove(ctx, model, alias, input, actor)
+  checkCanaryWeight(input.weight)
+  const candidate = await releaseNamedInBody(ctx, model, input.release, 'release')
+  return await executeMove(ctx, {
+    ...move,
+    action: 'canary-start',
+    releases: [candidate],
+    plan: (claimed) => planCanaryStart(claimed, candidate.number, input.weight),
+  })
+}
+
+/** Makes the canary's release the whole alias. */
+export async function promoteCanary (ctx: RegistryContext, model: string, alias: string, input: MoveInput, actor: string): Promise<Alias> {
+  const move = await prepareMove(ctx, model, alias, input, actor)
+  return await executeMove(ctx, { ...move, action: 'canary-promote', plan: planCanaryPromote })
+}
+
+/** Sends all of the alias's traffic back to its release. */
+export async function abortCanary (ctx: RegistryContext, model: string, alias: string, input: MoveInput, actor: string): Promise<Alias> {
+  const move = await prepareMove(ctx, model, alias, input, actor)
+  return await executeMove(ctx, { ...move, action: 'canary-abort', plan: planCanaryAbort })
+}
+
+/** Checks what every move needs before the alias is claimed, so bad input never touches the alias. */
+async function prepareMove (
+  ctx: RegistryContext, model: string, alias: string, input: MoveInput, actor: string
+): Promise<Pick<MoveRequest, 'model' | 'alias' | 'actor' | 'reason' | 'ifMatch'>> {
+  checkActor(actor)
+  const found = await getModel(ctx, model)
+  checkName('alias', alias)
+  const reason = checkMoveInput(input)
+  if (deployTarget(found, alias) !== null) requireDeployer(ctx, found)
+  return { model: found, alias, actor, reason, ifMatch: input.ifMatch }
+}

@@ -1,0 +1,45 @@
+import type { AliasRow } from './alias-locks.js'
+import type { RegistryContext } from './context.js'
+import { AliasNotFoundError, messageOf } from './errors.js'
+import { deployTarget, readLive } from './lambda-sync.js'
+import type { Alias, AliasView } from './model.js'
+import { getModel } from './models.js'
+import { sameServing } from './move-plan.js'
+import { toAlias, toClaimedAlias } from './rows.js'
+import { checkName } from './validation.js'
+
+/** The aliases of `model` that serve a release, by name. */
+export async function listAliases (ctx: RegistryContext, model: string): Promise<Alias[]> {
+  await getModel(ctx, model)
+  const rows = await ctx.db.selectFrom('aliases').selectAll().where('model', '=', model)
+    .where('release', 'is not', null).orderBy('name').execute()
+  return rows.map(toAlias)
+}
+
+/**
+ * One alias. For the deploy alias of a model with a function it also reports what Lambda serves and whether that
+ * differs from the registry (`drift`); reading never changes anything.
+ */
+export async function getAlias (ctx: RegistryContext, model: string, alias: string): Promise<AliasView> {
+  const found = await getModel(ctx, model)
+  checkName('alias', alias)
+  const row = await servingAlias(ctx, model, alias)
+  const view: AliasView = { ...toAlias(row), live: null, drift: false }
+  const target = deployTarget(found, alias)
+  if (target === null || ctx.deployer === undefined) return view
+  try {
+    const live = await readLive(ctx, found, target)
+    view.live = live.view
+    view.drift = !sameServing(toClaimedAlias(row), live.alias)
+  } catch (error) {
+    view.liveError = messageOf(error)
+  }
+  return view
+}
+
+/** The row of an alias that serves a release; AliasNotFoundError when there is none (or its first move never succeeded). */
+export async function servingAlias (ctx: RegistryContext, model: string, alias: string): Promise<AliasRow> {
+  const row = await ctx.db.selectFrom('aliases').selectAll().where('model', '=', model).where('name', '=', alias).executeTakeFirst()
+  if (row?.release === null || row === undefined) throw new AliasNotFoundError(`model ${model} has no alias ${alias}`)
+  return row
+}

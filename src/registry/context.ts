@@ -1,0 +1,52 @@
+import type { Kysely } from 'kysely'
+import { pino, type Logger } from 'pino'
+import { AliasLocks } from './alias-locks.js'
+import type { ArtifactStore } from './artifact-store.js'
+import type { RegistrySchema } from './db.js'
+import type { Deployer } from './deployer.js'
+
+export interface RegistryOptions {
+  db: Kysely<RegistrySchema>
+  store: ArtifactStore
+  /** pushes the deploy alias of models with a `functionName` to Lambda; without it those moves are refused */
+  deployer?: Deployer | undefined
+  logger?: Logger | undefined
+  /** how long one alias move may take before its lock counts as abandoned */
+  lockTtlMs?: number | undefined
+  /**
+   * True when this process is the only one that moves aliases in this database (SQLite; PostgreSQL is for several
+   * replicas): start-up then frees every lock, since only a process that stopped mid-move can have left one.
+   */
+  soleProcess?: boolean | undefined
+}
+
+/** What every part of the registry works with: passed to each of its functions, so none keeps state of its own. */
+export interface RegistryContext {
+  readonly db: Kysely<RegistrySchema>
+  readonly store: ArtifactStore
+  /** undefined: models with a function cannot be moved or predicted with (NotDeployedError) */
+  readonly deployer: Deployer | undefined
+  readonly logger: Logger
+  readonly locks: AliasLocks
+  readonly soleProcess: boolean
+  /** the time every row is stamped with */
+  readonly now: () => Date
+}
+
+/** The context of a registry built from its options. */
+export function createContext (options: RegistryOptions, clock: () => Date = () => new Date()): RegistryContext {
+  return {
+    db: options.db,
+    store: options.store,
+    deployer: options.deployer,
+    logger: options.logger ?? pino({ enabled: false }),
+    locks: new AliasLocks(options.db, { ttlMs: options.lockTtlMs, now: clock }),
+    soleProcess: options.soleProcess ?? false,
+    now: clock,
+  }
+}
+
+/** The current time as the registry writes it (ISO-8601 text, as every timestamp column holds). */
+export function timestamp (ctx: RegistryContext): string {
+  return ctx.now().toISOString()
+}

@@ -1,0 +1,76 @@
+import { timestamp, type RegistryContext } from './context.js'
+import type { Deployer, DeployTarget, LiveAlias } from './deployer.js'
+import { NotDeployedError } from './errors.js'
+import type { LiveView, Model, Release } from './model.js'
+import { pinOf } from './releases.js'
+
+/**
+ * The registry's side of Lambda: where an alias is deployed, the published version of each release (recorded in
+ * `deployments`, so a rollback reuses it), and what Lambda serves read back as releases.
+ */
+
+/** Where the alias is deployed: the deploy alias of a model with a function; null for a registry-only alias. */
+export function deployTarget (model: Model, alias: string): DeployTarget | null {
+  if (model.functionName === null || alias !== model.deployAlias) return null
+  return { functionName: model.functionName, functionAlias: model.functionAlias }
+}
+
+/** The deployer, for a model served by a function; NotDeployedError when this registry runs without one. */
+export function requireDeployer (ctx: RegistryContext, model: Model): Deployer {
+  if (ctx.deployer === undefined) {
+    throw new NotDeployedError(`model ${model.name} is served by ${model.functionName ?? 'a function'}, but this registry runs without a Lambda deployer`)
+  }
+  return ctx.deployer
+}
+
+/** The published Lambda version of `release`: the recorded one when it still carries the pin, else a new one. */
+export async function publishRelease (ctx: RegistryContext, model: Model, target: DeployTarget, release: Release): Promise<string> {
+  const known = await ctx.db.selectFrom('deployments').select('function_version')
+    .where('model', '=', model.name).where('release', '=', release.number).where('function_name', '=', target.functionName)
+    .executeTakeFirst()
+  const build = { model: model.name, release: release.number, pin: pinOf(model, release) }
+  const published = await requireDeployer(ctx, model).publish(target, build, known?.function_version)
+  if (published.functionVersion !== known?.function_version) {
+    await ctx.db.transaction().execute(async (trx) => {
+      // A version carries one configuration, so it serves one release. A version number recorded for another
+      // release is stale: the function was recreated (a restarted local runtime starts again at version 1), and
+      // keeping the old record would make what Lambda serves map to two releases.
+      await trx.deleteFrom('deployments')
+        .where('function_name', '=', target.functionName).where('function_version', '=', published.functionVersion)
+        .where((eb) => eb.or([eb('model', '!=', model.name), eb('release', '!=', release.number)]))
+        .execute()
+      await trx.insertInto('deployments')
+        .values({ model: model.name, release: release.number, function_name: target.functionName, function_version: published.functionVersion, created_at: timestamp(ctx) })
+        .onConflict((conflict) => conflict.columns(['model', 'release', 'function_name']).doUpdateSet({ function_version: published.functionVersion }))
+        .execute()
+    })
+  }
+  return published.functionVersion
+}
+
+/** What Lambda's alias serves, with the releases its versions were published for. */
+export async function readLive (ctx: RegistryContext, model: Model, target: DeployTarget): Promise<{ alias: LiveAlias, view: LiveView }> {
+  const live = await requireDeployer(ctx, model).readLive(target)
+  const versions = [live.functionVersion, ...(live.canary === null ? [] : [live.canary.functionVersion])]
+  const rows = await ctx.db.selectFrom('deployments').select(['release', 'function_version'])
+    .where('model', '=', model.name).where('function_name', '=', target.functionName)
+    .where('function_version', 'in', versions)
+    .execute()
+  const releaseOf = (version: string): number | null => {
+    const matches = rows.filter((row) => row.function_version === version).map((row) => row.release)
+    return matches.length === 1 ? matches[0]! : null
+  }
+  return {
+    alias: live,
+    view: {
+      functionName: target.functionName,
+      functionAlias: target.functionAlias,
+      functionVersion: live.functionVersion,
+      release: releaseOf(live.functionVersion),
+      pin: live.pin ?? null,
+      canary: live.canary === null
+        ? null
+        : { functionVersion: live.canary.functionVersion, release: releaseOf(live.canary.functionVersion), weight: live.canary.weight, pin: live.canary.pin ?? null },
+    },
+  }
+}

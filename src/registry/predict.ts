@@ -1,0 +1,51 @@
+import { DEFAULT_TOP_K } from '../contract/limits.js'
+import { servingAlias } from './aliases.js'
+import type { RegistryContext } from './context.js'
+import { DeployStepError } from './deployer.js'
+import { DeployFailedError, InvalidInputError, NotDeployedError, PredictionFailedError } from './errors.js'
+import { directInvokeEvent, functionFailure } from './function-event.js'
+import { requireDeployer } from './lambda-sync.js'
+import type { Release } from './model.js'
+import { getModel } from './models.js'
+import { releaseNamedInBody } from './releases.js'
+import { checkName, checkObject, checkTopK } from './validation.js'
+
+/**
+ * Classifies `image` with one release: the explicit `release`, else the release of `alias` (default the deploy
+ * alias). The function is invoked with that release's pin in the event, so nothing moves.
+ */
+export async function predict (
+  ctx: RegistryContext, model: string, input: { image: unknown, release?: number | undefined, alias?: string | undefined, topK?: number | undefined }
+): Promise<unknown> {
+  const found = await getModel(ctx, model)
+  checkObject(input, 'the prediction request')
+  if (input.image === null || typeof input.image !== 'object') {
+    throw new InvalidInputError('image must be {bucket, key, versionId?} or {base64}')
+  }
+  checkTopK(input.topK)
+  if (input.release !== undefined && input.alias !== undefined) throw new InvalidInputError('give release or alias, not both')
+  let release: Release
+  if (input.release !== undefined) {
+    release = await releaseNamedInBody(ctx, model, input.release, 'release')
+  } else {
+    const aliasName = input.alias ?? found.deployAlias
+    checkName('alias', aliasName)
+    const row = await servingAlias(ctx, model, aliasName)
+    release = await releaseNamedInBody(ctx, model, row.release, 'alias')
+  }
+  if (found.functionName === null) throw new NotDeployedError(`model ${model} has no functionName to predict with`)
+  const deployer = requireDeployer(ctx, found)
+  const target = { functionName: found.functionName, functionAlias: found.functionAlias }
+  let result
+  try {
+    result = await deployer.invoke(target, directInvokeEvent(input.image, release, input.topK ?? DEFAULT_TOP_K))
+  } catch (error) {
+    if (error instanceof DeployStepError) throw new DeployFailedError(error.step, `Lambda failed at ${error.step}: ${error.message}`, { cause: error })
+    throw error
+  }
+  if (result.functionError !== undefined) {
+    const failure = functionFailure(result.payload, result.functionError)
+    throw new PredictionFailedError(failure.errorType, failure.errorMessage)
+  }
+  return result.payload
+}

@@ -1,0 +1,124 @@
+import { isCanaryWeight, MAX_ACTOR_LENGTH, MAX_GATE_IMAGES, MAX_HISTORY_LIMIT, MAX_KEY_BYTES, MAX_TEXT_LENGTH, MAX_TOP_K } from '../contract/limits.js'
+import { isValidName, isVersionId, NAME_RULE, VERSION_ID_RULE } from '../contract/rules.js'
+import { InvalidInputError } from './errors.js'
+import { ARTIFACT_KINDS, type ArtifactKind, type Model, type S3Location } from './model.js'
+
+/**
+ * The registry's input checks. Each throws InvalidInputError naming the field, before anything is read or written,
+ * so bad input never changes anything. The rules shared with other parts of modelpin come from src/contract.
+ */
+
+/** Lambda alias names: letters, digits, `-` and `_`, not all digits (Lambda's CreateAlias rule). */
+const FUNCTION_ALIAS_PATTERN = /^(?!\d+$)[A-Za-z0-9_-]{1,128}$/
+/** A function name, or its full or partial ARN (Lambda's FunctionName rule, at most 170 characters). */
+const FUNCTION_NAME_PATTERN = /^[A-Za-z0-9_:.-]{1,170}$/
+const BUCKET_PATTERN = /^[A-Za-z0-9._-]{3,255}$/
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
+
+/** What a model is besides its name and timestamps: everything registering or updating it sets. */
+export type ModelSettings = Omit<Model, 'name' | 'createdAt' | 'updatedAt'>
+
+/** What every alias move takes besides its own fields. */
+export interface MoveInput { reason?: string | null | undefined, ifMatch?: number | undefined }
+
+export function checkName (field: string, name: unknown): asserts name is string {
+  if (!isValidName(name)) throw new InvalidInputError(`${field} must be ${NAME_RULE}`)
+}
+
+export function checkActor (actor: unknown): void {
+  if (typeof actor !== 'string' || actor === '' || actor.length > MAX_ACTOR_LENGTH || CONTROL_CHARACTERS.test(actor)) {
+    throw new InvalidInputError('actor must be a non-empty name without control characters')
+  }
+}
+
+export function checkObject (value: unknown, what: string): void {
+  if (value === null || typeof value !== 'object') throw new InvalidInputError(`${what} must be an object`)
+}
+
+export function checkKind (kind: unknown): ArtifactKind {
+  if (!(ARTIFACT_KINDS as readonly unknown[]).includes(kind)) throw new InvalidInputError(`kind must be one of ${ARTIFACT_KINDS.join(', ')}`)
+  return kind as ArtifactKind
+}
+
+export function checkVersionId (field: string, versionId: unknown): asserts versionId is string {
+  if (!isVersionId(versionId)) throw new InvalidInputError(`${field} must be ${VERSION_ID_RULE}`)
+}
+
+/** Free text (`notes`, `reason`): null when absent or empty. */
+export function optionalText (field: string, value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null
+  if (typeof value !== 'string' || value.length > MAX_TEXT_LENGTH) {
+    throw new InvalidInputError(`${field} must be text of at most ${MAX_TEXT_LENGTH} characters`)
+  }
+  return value
+}
+
+/** A release number named in a body (`release`, `to`): an integer from 1. */
+export function checkReleaseNumber (field: string, number: unknown): number {
+  if (!Number.isInteger(number) || (number as number) < 1) throw new InvalidInputError(`${field} must be a release number (1, 2, ...)`)
+  return number as number
+}
+
+/** The fields every move takes; returns the reason as recorded. */
+export function checkMoveInput (input: MoveInput): string | null {
+  checkObject(input, 'the request body')
+  const reason = optionalText('reason', input.reason)
+  if (input.ifMatch !== undefined && (!Number.isInteger(input.ifMatch) || input.ifMatch < 0)) {
+    throw new InvalidInputError('If-Match must be a revision number')
+  }
+  return reason
+}
+
+export function checkCanaryWeight (weight: unknown): asserts weight is number {
+  if (!isCanaryWeight(weight)) throw new InvalidInputError('weight must be a number between 0 and 1 (exclusive)')
+}
+
+export function checkHistoryLimit (limit: unknown): asserts limit is number {
+  if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_HISTORY_LIMIT) {
+    throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_HISTORY_LIMIT}`)
+  }
+}
+
+export function checkTopK (topK: unknown): void {
+  if (topK !== undefined && (!Number.isInteger(topK) || (topK as number) < 1 || (topK as number) > MAX_TOP_K)) {
+    throw new InvalidInputError(`topK must be an integer from 1 to ${MAX_TOP_K}`)
+  }
+}
+
+/** Validates a model's settings; returns them with only the fields the registry stores. */
+export function checkModelSettings (settings: ModelSettings): ModelSettings {
+  checkBucket('bucket', settings.bucket)
+  checkKey('weightsKey', settings.weightsKey)
+  checkKey('labelsKey', settings.labelsKey)
+  if (settings.weightsKey === settings.labelsKey) throw new InvalidInputError('weightsKey and labelsKey must be different objects')
+  if (settings.functionName !== null && (typeof settings.functionName !== 'string' || !FUNCTION_NAME_PATTERN.test(settings.functionName))) {
+    throw new InvalidInputError('functionName must be a Lambda function name or ARN')
+  }
+  if (typeof settings.functionAlias !== 'string' || !FUNCTION_ALIAS_PATTERN.test(settings.functionAlias)) {
+    throw new InvalidInputError('functionAlias must be a Lambda alias name (letters, digits, "-", "_", not only digits)')
+  }
+  checkName('deployAlias', settings.deployAlias)
+  if (!Array.isArray(settings.gateImages) || settings.gateImages.length > MAX_GATE_IMAGES) {
+    throw new InvalidInputError(`gateImages must be a list of at most ${MAX_GATE_IMAGES} {bucket, key}`)
+  }
+  const gateImages = settings.gateImages.map((image: S3Location, i): S3Location => {
+    if (image === null || typeof image !== 'object') throw new InvalidInputError(`gateImages[${i}] must be {bucket, key}`)
+    checkBucket(`gateImages[${i}].bucket`, image.bucket)
+    checkKey(`gateImages[${i}].key`, image.key)
+    return { bucket: image.bucket, key: image.key }
+  })
+  return { ...settings, gateImages }
+}
+
+function checkBucket (field: string, bucket: unknown): asserts bucket is string {
+  if (typeof bucket !== 'string' || !BUCKET_PATTERN.test(bucket)) {
+    throw new InvalidInputError(`${field} must be an S3 bucket name (3 to 255 letters, digits, ".", "_" or "-")`)
+  }
+}
+
+function checkKey (field: string, key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES || CONTROL_CHARACTERS.test(key)) {
+    throw new InvalidInputError(`${field} must be a non-empty S3 key of at most ${MAX_KEY_BYTES} bytes without control characters`)
+  }
+}

@@ -1,0 +1,112 @@
+import t from 'tap'
+import type { LiveAlias } from '../src/registry/deployer.js'
+import { AliasNotFoundError, InvalidInputError, NoCanaryError } from '../src/registry/errors.js'
+import type { LiveView } from '../src/registry/model.js'
+import {
+  deployStepsOf, planAdoption, planCanaryAbort, planCanaryPromote, planCanaryStart, planPromote, planRollback, sameServing,
+  type ClaimedAlias,
+} from '../src/registry/move-plan.js'
+
+/** An alias as a lock finds it; frozen, so a plan that wrote to it would throw. */
+function claimed (fields: Partial<ClaimedAlias> = {}): ClaimedAlias {
+  const alias = { model: 'resnet', alias: 'production', release: 1, canary: null, functionVersion: '1', canaryFunctionVersion: null, ...fields }
+  if (alias.canary !== null) Object.freeze(alias.canary)
+  return Object.freeze(alias)
+}
+
+const withCanary = claimed({ release: 1, canary: { release: 2, weight: 0.25 }, functionVersion: '1', canaryFunctionVersion: '2' })
+
+t.test('a promote moves the alias to the release, drops any canary and gates the release', async (t) => {
+  t.same(planPromote(claimed({ release: null, functionVersion: null }), 3), {
+    state: { release: 3, canary: null }, fromRelease: null, toRelease: 3, gate: 3, detail: null,
+  }, 'a new alias comes from no release')
+  t.same(planPromote(withCanary, 3), {
+    state: { release: 3, canary: null }, fromRelease: 1, toRelease: 3, gate: 3, detail: null,
+  }, 'the canary is gone')
+})
+
+t.test('a rollback moves from the served release to the target; an alias that serves nothing cannot roll back', async (t) => {
+  t.same(planRollback(claimed({ release: 2 }), 1), { state: { release: 1, canary: null }, fromRelease: 2, toRelease: 1, gate: 1, detail: null })
+  t.throws(() => planRollback(claimed({ release: null }), 1), AliasNotFoundError)
+})
+
+t.test('a canary keeps the release, needs another one and gates the candidate', async (t) => {
+  t.same(planCanaryStart(claimed(), 2, 0.5), {
+    state: { release: 1, canary: { release: 2, weight: 0.5 } },
+    fromRelease: 1,
+    toRelease: 2,
+    gate: 2,
+    detail: 'weight 0.5 to release 2',
+  })
+  t.throws(() => planCanaryStart(claimed(), 1, 0.5), InvalidInputError, 'a canary of the served release')
+  t.throws(() => planCanaryStart(claimed({ release: null }), 2, 0.5), AliasNotFoundError)
+})
+
+t.test('promoting a canary makes its release the alias, ungated; aborting it keeps the release', async (t) => {
+  t.same(planCanaryPromote(withCanary), { state: { release: 2, canary: null }, fromRelease: 1, toRelease: 2, gate: null, detail: null })
+  t.same(planCanaryAbort(withCanary), {
+    state: { release: 1, canary: null }, fromRelease: 2, toRelease: 1, gate: null, detail: 'weight 0.25 on release 2 removed',
+  })
+  t.throws(() => planCanaryPromote(claimed()), NoCanaryError)
+  t.throws(() => planCanaryAbort(claimed()), NoCanaryError)
+})
+
+t.test('the Deployer steps of a plan: what to publish, where the gate runs, how the alias routes', async (t) => {
+  t.same(deployStepsOf(planPromote(claimed(), 2), 1), {
+    publish: { main: 2, canary: null }, gate: { release: 2, version: 'main' }, route: { canaryWeight: null },
+  }, 'a promote publishes the release, gates it and routes everything to it')
+  t.same(deployStepsOf(planPromote(claimed(), 2), 0).gate, null, 'a model without gate images has no gate to run')
+  t.same(deployStepsOf(planCanaryStart(claimed(), 2, 0.1), 3), {
+    publish: { main: 1, canary: 2 }, gate: { release: 2, version: 'canary' }, route: { canaryWeight: 0.1 },
+  }, 'a canary publishes both releases and gates the candidate on its own version')
+  t.same(deployStepsOf(planCanaryPromote(withCanary), 3), {
+    publish: { main: 2, canary: null }, gate: null, route: { canaryWeight: null },
+  }, 'promoting a canary reuses its version and runs no gate')
+  t.same(deployStepsOf(planCanaryAbort(withCanary), 3), {
+    publish: { main: 1, canary: null }, gate: null, route: { canaryWeight: null },
+  })
+  t.same(deployStepsOf(planRollback(claimed({ release: 2 }), 1), 1).gate, { release: 1, version: 'main' })
+})
+
+t.test('sameServing compares the recorded versions and canary weight with what Lambda serves', async (t) => {
+  const live = (functionVersion: string, canary: { functionVersion: string, weight: number } | null = null): LiveAlias =>
+    ({ functionVersion, pin: undefined, canary: canary === null ? null : { ...canary, pin: undefined } })
+  t.ok(sameServing(claimed(), live('1')))
+  t.notOk(sameServing(claimed(), live('2')), 'another version')
+  t.notOk(sameServing(claimed(), live('1', { functionVersion: '2', weight: 0.25 })), 'Lambda runs a canary the registry has not')
+  t.notOk(sameServing(withCanary, live('1')), 'the registry has a canary Lambda does not run')
+  t.ok(sameServing(withCanary, live('1', { functionVersion: '2', weight: 0.25 + 1e-9 })), 'weights equal within rounding')
+  t.notOk(sameServing(withCanary, live('1', { functionVersion: '2', weight: 0.5 })), 'another weight')
+  t.notOk(sameServing(withCanary, live('1', { functionVersion: '3', weight: 0.25 })), 'another canary version')
+})
+
+t.test('adopting what Lambda serves names both sides, and nothing is adopted that maps to no release', async (t) => {
+  const view = (release: number | null, canary: LiveView['canary'] = null): LiveView =>
+    ({ functionName: 'fn', functionAlias: 'live', functionVersion: '5', release, pin: null, canary })
+  t.same(planAdoption(claimed(), view(2)), {
+    state: { release: 2, canary: null },
+    fromRelease: 1,
+    toRelease: 2,
+    gate: null,
+    detail: 'adopted Lambda\'s state: fn:live serves version 5 (release 2); the registry had release 1',
+  })
+  t.same(planAdoption(withCanary, view(1, { functionVersion: '6', release: 3, weight: 0.5, pin: null })), {
+    state: { release: 1, canary: { release: 3, weight: 0.5 } },
+    fromRelease: 1,
+    toRelease: 1,
+    gate: null,
+    detail: 'adopted Lambda\'s state: fn:live serves version 5 (release 1) and weight 0.5 on version 6 (release 3); ' +
+      'the registry had release 1 with weight 0.25 on release 2',
+  })
+  t.equal(planAdoption(claimed(), view(null)), null, 'a version no release maps to')
+  t.equal(planAdoption(claimed(), view(2, { functionVersion: '6', release: null, weight: 0.5, pin: null })), null, 'a canary no release maps to')
+})
+
+t.test('the same alias state gives the same plan every time and is never changed', async (t) => {
+  const alias = withCanary
+  const before = JSON.stringify(alias)
+  for (const plan of [() => planPromote(alias, 3), () => planRollback(alias, 3), () => planCanaryPromote(alias), () => planCanaryAbort(alias)]) {
+    t.same(plan(), plan())
+  }
+  t.equal(JSON.stringify(alias), before)
+})
