@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import sharp from 'sharp'
-import { seededRandom } from './model-onnx.js'
+import { seededRandom } from '../src/local/demo-models/onnx-graph.js'
 
 export const FIXTURES_DIR = resolve(fileURLToPath(new URL('../test/fixtures/', import.meta.url)))
 

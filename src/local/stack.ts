@@ -16,7 +16,7 @@ import { loadApiConfig } from '../api/config.js'
 import { startApiServer, type ApiServer } from '../api/server.js'
 import { startLambdaRuntime, type LambdaRuntime } from './lambda-runtime/index.js'
 import { PREFAULT_GLIBC_TUNABLES } from '../inference/memory-prefault.js'
-import { generateModelSet } from '../../scripts/generate-models.js'
+import { generateModelSet } from './demo-models/model-set.js'
 import { buildLambda, DEFAULT_OUTFILE } from '../../scripts/build-lambda.mjs'
 
 const run = promisify(execFile)

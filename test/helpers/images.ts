@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { FIXTURES_DIR, photoLikeJpeg, photoLikePixels } from '../../scripts/generate-fixtures.js'
-import type { Colour } from '../../scripts/model-classes.js'
+import type { Colour } from '../../src/local/demo-models/classes.js'
 
 /**
  * Test images as buffers. Made in memory with the fixture generator where that is quick; read from test/fixtures
