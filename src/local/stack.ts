@@ -17,7 +17,7 @@ import { startApiServer, type ApiServer } from '../api/server.js'
 import { startLambdaRuntime, type LambdaRuntime } from './lambda-runtime/index.js'
 import { PREFAULT_GLIBC_TUNABLES } from '../inference/memory-prefault.js'
 import { generateModelSet } from './demo-models/model-set.js'
-import { buildLambda, DEFAULT_OUTFILE } from '../../scripts/build-lambda.mjs'
+import { buildLambda, DEFAULT_OUTFILE } from './lambda-bundle.js'
 
 const run = promisify(execFile)
 const root = resolve(import.meta.dirname, '../..')
