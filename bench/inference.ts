@@ -27,7 +27,7 @@ import {
 import { readConfig } from '../lambda/config.js'
 import { loaderSettings, type Classification } from '../lambda/handler.js'
 import { BENCHMARK_IMAGE, FIXTURES_DIR } from '../scripts/generate-fixtures.js'
-import { generateModelSet } from '../scripts/generate-models.js'
+import { generateModelSet } from '../src/local/demo-models/model-set.js'
 import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import { sessionOptions } from '../src/inference/classifier.js'
 import { PREFAULT_GLIBC_TUNABLES } from '../src/inference/memory-prefault.js'

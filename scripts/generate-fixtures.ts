@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import sharp from 'sharp'
-import { seededRandom } from './model-onnx.js'
+import { seededRandom } from '../src/local/demo-models/onnx-graph.js'
 
 export const FIXTURES_DIR = resolve(fileURLToPath(new URL('../test/fixtures/', import.meta.url)))
 
@@ -82,7 +82,7 @@ export async function photoLikeJpeg (width: number, height: number, seed: number
     .jpeg({ quality: 90 }).toBuffer()
 }
 
-/** The benchmark image of DESIGN.md: 500x375 (ImageNet's typical size), photo-like. */
+/** The benchmarks' image: 500x375 (ImageNet's typical size), photo-like. */
 export const BENCHMARK_IMAGE = { file: 'photo-500x375.jpg', width: 500, height: 375, seed: 500 }
 
 /** What each fixture file is and how it is made. */

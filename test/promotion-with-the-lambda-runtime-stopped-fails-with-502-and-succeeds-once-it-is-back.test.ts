@@ -7,7 +7,7 @@ import {
 } from './helpers/admin-api.js'
 import { startLambdaRuntime } from '../src/local/lambda-runtime/index.js'
 import { STACK_DEFAULTS } from '../src/local/stack.js'
-import { DEFAULT_OUTFILE } from '../scripts/build-lambda.mjs'
+import { DEFAULT_OUTFILE } from '../src/local/lambda-bundle.js'
 
 t.test('with the Lambda runtime stopped a promotion answers 502 naming the step and moves nothing; back up, it succeeds', async (t) => {
   const stack = await startTestStack(t)
@@ -54,7 +54,7 @@ t.test('with the Lambda runtime stopped a promotion answers 502 naming the step 
     region: STACK_DEFAULTS.region,
     functions: [{
       name: stack.info.function.name,
-      // the bundle the stack built (scripts/build-lambda.mjs's default output)
+      // the bundle the stack built (src/local/lambda-bundle.ts's default output)
       bundlePath: DEFAULT_OUTFILE,
       handler: latest.Handler ?? 'index.handler',
       environment: latest.Environment?.Variables ?? {},

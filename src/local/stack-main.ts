@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole modelpin system on this machine (DESIGN.md, "Local stack"). Prints progress, then
+ * `npm start`: the whole modelpin system on this machine (README: "What npm start brings up"). Prints progress, then
  * `modelpin ready` with the endpoints, the admin token and a few commands to try; Ctrl-C or SIGTERM stops what it
  * started, and nothing else.
  */

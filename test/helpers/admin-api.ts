@@ -69,7 +69,7 @@ export async function seededReleases (stack: Stack): Promise<[SeededRelease, See
   return [byNumber(1), byNumber(2)]
 }
 
-/** The test image: a red photo, so release 1 answers `tomato` and release 2 `Cucumis sativus` (scripts/model-classes.ts). */
+/** The test image: a red photo, so release 1 answers `tomato` and release 2 `Cucumis sativus` (src/local/demo-models/classes.ts). */
 export const TEST_COLOUR: Colour = 'red'
 
 let testImage: Promise<string> | undefined

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { FIXTURES_DIR, photoLikeJpeg, photoLikePixels } from '../../scripts/generate-fixtures.js'
-import type { Colour } from '../../scripts/model-classes.js'
+import type { Colour } from '../../src/local/demo-models/classes.js'
 
 /**
  * Test images as buffers. Made in memory with the fixture generator where that is quick; read from test/fixtures
@@ -69,7 +69,7 @@ export function textFile (): Buffer {
   return Buffer.from('This is a shopping list, not a photo.\n- tomatoes\n- cucumbers\n')
 }
 
-/** The benchmark photo of DESIGN.md (500x375 JPEG, fixture). */
+/** The benchmarks' photo (500x375 JPEG, fixture). */
 export function benchmarkPhoto (): Buffer {
   return fixture('photo-500x375.jpg')
 }

@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { pino, type Logger } from 'pino'
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { DEFAULT_SEED } from '../../scripts/generate-models.js'
-import { DEMO_VERSIONS, expectedTopLabel, labelsText, type Colour, type DemoVersion } from '../../scripts/model-classes.js'
-import { buildModel } from '../../scripts/model-resnet.js'
+import { DEFAULT_SEED } from '../../src/local/demo-models/model-set.js'
+import { DEMO_VERSIONS, expectedTopLabel, labelsText, type Colour, type DemoVersion } from '../../src/local/demo-models/classes.js'
+import { buildModel } from '../../src/local/demo-models/resnet.js'
 import { readConfig, type HandlerConfig } from '../../lambda/config.js'
 import { createHandler } from '../../lambda/handler.js'
 import { createTestBucket } from './s3.js'
 import { pinToEnvironment, type ModelPin } from '../../src/contract/pin.js'
 
-export { expectedTopLabel, COLOUR_CLASS, labelName, labelsText } from '../../scripts/model-classes.js'
-export type { Colour, DemoVersion } from '../../scripts/model-classes.js'
+export { expectedTopLabel, COLOUR_CLASS, labelName, labelsText } from '../../src/local/demo-models/classes.js'
+export type { Colour, DemoVersion } from '../../src/local/demo-models/classes.js'
 
 const built = new Map<DemoVersion, Buffer>()
 

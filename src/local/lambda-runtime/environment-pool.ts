@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { tooManyRequests } from './errors.js'
 import { ExecutionEnvironment, type StopReason } from './environment.js'
-import { LATEST, type InvocationTarget } from './function-catalog.js'
+import { LATEST, type InvocationTarget } from './function-model.js'
 
 /**
  * The execution environments of every function version. An invocation takes an idle environment of its version

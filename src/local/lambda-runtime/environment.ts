@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { Level, Logger } from 'pino'
-import { logGroupName, type VersionConfiguration } from './function-catalog.js'
+import { logGroupName, type VersionConfiguration } from './function-model.js'
 
 /**
  * One execution environment: a Node.js child process running environment-shim.mjs, which imports the function's

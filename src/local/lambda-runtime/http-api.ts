@@ -4,8 +4,8 @@ import type { Logger } from 'pino'
 import {
   invalidParameter, invalidRequestContent, LambdaApiError, requestTooLarge, unknownOperation, unsupportedOperation,
 } from './errors.js'
-import { qualifierOf, type FunctionCatalog, type InvocationTarget } from './function-catalog.js'
-import type { InvokeResult } from './runtime.js'
+import type { ApiBackend } from './api-backend.js'
+import { qualifierOf } from './function-model.js'
 import { InvalidNotificationError, rewriteRadosgwNotification } from './s3-events.js'
 
 /**
@@ -15,14 +15,6 @@ import { InvalidNotificationError, rewriteRadosgwNotification } from './s3-event
  * malformed requests and unknown paths included, must be in Lambda's error shape, which is simpler to guarantee
  * with one small router than by overriding a framework's defaults.
  */
-
-export interface ApiBackend {
-  catalog: FunctionCatalog
-  logger: Logger
-  region: string
-  invoke: (target: InvocationTarget, payload: string, options: { logTail: boolean, clientContext: unknown }) => Promise<InvokeResult>
-  enqueue: (functionName: string, qualifier: string | undefined, payload: string) => string
-}
 
 const API_VERSION = '2015-03-31'
 const S3_EVENTS = '/_local/s3-events'
@@ -71,14 +63,11 @@ async function handle (backend: ApiBackend, request: IncomingMessage): Promise<R
 
   switch (route) {
     case 'GET ':
-      return { status: 200, body: { Functions: catalog.list().map((fn) => catalog.describe(fn, fn.latest)) } }
+      return { status: 200, body: catalog.listFunctions() }
     case 'GET F':
       return { status: 200, body: catalog.getFunction(functionName!, query('Qualifier')) }
-    case 'GET F/configuration': {
-      const qualifier = qualifierOf(functionName!, query('Qualifier'))
-      const target = catalog.resolve(functionName!, qualifier)
-      return { status: 200, body: catalog.describe(target.fn, target.configuration, qualifier) }
-    }
+    case 'GET F/configuration':
+      return { status: 200, body: catalog.getConfiguration(functionName!, query('Qualifier')) }
     case 'PUT F/configuration':
       return { status: 200, body: catalog.updateConfiguration(functionName!, await readJson(request)) }
     case 'POST F/invocations':

@@ -5,13 +5,14 @@
  */
 export {
   startLambdaRuntime, LambdaRuntime,
-  type LambdaRuntimeOptions, type RuntimeStats, type RuntimeEvents, type InvocationRecord, type InvokeResult,
+  type LambdaRuntimeOptions, type RuntimeStats, type RuntimeEvents, type InvocationRecord,
 } from './runtime.js'
+export type { InvokeResult } from './api-backend.js'
 export type { VersionStats } from './environment-pool.js'
 export type { StopReason, FunctionErrorPayload } from './environment.js'
 export {
   ACCOUNT_ID, DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS, type LocalFunctionConfig,
-} from './function-catalog.js'
+} from './function-model.js'
 export { s3EventsPath } from './http-api.js'
 export {
   rewriteRadosgwNotification, rewriteRadosgwRecord, encodeS3EventKey, InvalidNotificationError, type S3EventRecord,

@@ -8,7 +8,9 @@ import { createLogger } from '../../logging.js'
 import { EnvironmentPool, type PoolEvents, type VersionStats } from './environment-pool.js'
 import type { FunctionErrorPayload } from './environment.js'
 import { LambdaApiError } from './errors.js'
-import { FunctionCatalog, LATEST, type InvocationTarget, type LocalFunctionConfig } from './function-catalog.js'
+import type { InvokeResult } from './api-backend.js'
+import { FunctionCatalog } from './function-catalog.js'
+import { LATEST, type InvocationTarget, type LocalFunctionConfig } from './function-model.js'
 import { createRequestListener, s3EventsPath } from './http-api.js'
 import { randomRouter, seededRouter } from './routing.js'
 
@@ -59,17 +61,6 @@ export interface RuntimeEvents extends PoolEvents {
   invocation: [InvocationRecord]
   'async-attempt': [{ requestId: string, functionName: string, qualifier: string | undefined, attempt: number, errorType: string | undefined }]
   'async-done': [{ requestId: string, functionName: string, qualifier: string | undefined, attempts: number, outcome: 'succeeded' | 'failed' | 'dropped' }]
-}
-
-/** The answer of a synchronous invocation, as the Invoke API returns it. */
-export interface InvokeResult {
-  requestId: string
-  executedVersion: string
-  /** `Unhandled` when the function failed; the payload is then the error */
-  functionError: 'Unhandled' | undefined
-  payload: string
-  /** base64 of the last 4 KB of log, when asked for */
-  logResult: string | undefined
 }
 
 // Lambda's limit for a synchronous invocation's response: 6 MB.

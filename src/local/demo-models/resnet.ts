@@ -1,5 +1,5 @@
-import { CLASS_COUNT, COLOUR_CLASS, COLOURS, type DemoVersion } from './model-classes.js'
-import { GraphBuilder, encodeModel, seededRandom } from './model-onnx.js'
+import { CLASS_COUNT, COLOUR_CLASS, COLOURS, type DemoVersion } from './classes.js'
+import { GraphBuilder, encodeModel, seededRandom } from './onnx-graph.js'
 
 /** `resnet50`: the full-size demo and benchmark model; `tiny`: a few residual blocks for fast tests. */
 export type ModelKind = 'resnet50' | 'tiny'
@@ -50,7 +50,7 @@ function stem (g: GraphBuilder, input: string, channels: number): string {
   return g.node('MaxPool', [y], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })
 }
 
-/** Classifier head plus the colour head (see model-classes.ts) added to the logits. */
+/** Classifier head plus the colour head (see classes.ts) added to the logits. */
 function head (g: GraphBuilder, input: string, features: string, channels: number, version: DemoVersion): void {
   const pooled = g.node('Flatten', [g.node('GlobalAveragePool', [features])], { axis: 1 })
   const body = g.linear(pooled, channels, CLASS_COUNT, 1 / Math.sqrt(channels))
@@ -112,7 +112,7 @@ export function buildModel (
   const bytes = encodeModel(g, {
     name: kind === 'resnet50' ? 'resnet50_v1.5' : 'resnet_tiny',
     docString: `modelpin demo ${kind}, weights version ${version}, seed ${seed}: seeded weights plus a colour head ` +
-      '(see scripts/model-classes.ts)',
+      '(see src/local/demo-models/classes.ts)',
     input: { name: inputName, shape: input.size === undefined ? ['N', 3, 224, 224] : [1, 3, input.size, input.size] },
     output: { name: OUTPUT_NAME, shape: ['N', CLASS_COUNT] },
   })

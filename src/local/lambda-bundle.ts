@@ -1,0 +1,59 @@
+/**
+ * The Lambda bundle: lambda/index.ts as dist/lambda/index.mjs, the file the Lambda image and the local Lambda
+ * runtime load (`index.handler`). `npm run build:lambda` (scripts/build-lambda.mjs) and the local stack build it.
+ *
+ * One ESM file for Node 20+ (the image runs Node 22) with the AWS SDK and modelpin's code inside: one file to read
+ * at init is faster than resolving hundreds of modules. Left external, loaded from node_modules:
+ * - onnxruntime-node and sharp: native addons (.node files and shared libraries esbuild cannot bundle);
+ * - pino: its transports start worker threads from files by path, which a bundle does not have.
+ * Next to the bundle it writes package.json naming exactly these externals at the versions installed here (from
+ * node_modules), which the Dockerfile installs for linux x64: the image gets the function's three runtime packages,
+ * not the admin API's (better-sqlite3 alone would need a compiler in the image).
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { build } from 'esbuild'
+import { REPOSITORY_ROOT } from './repository-root.js'
+
+export const DEFAULT_OUTFILE = resolve(REPOSITORY_ROOT, 'dist/lambda/index.mjs')
+export const EXTERNAL = ['onnxruntime-node', 'sharp', 'pino', 'pino-pretty']
+/** What the bundle imports at run time (pino-pretty is only ever loaded on a TTY, never in Lambda). */
+const RUNTIME_PACKAGES = ['onnxruntime-node', 'sharp', 'pino']
+
+export interface BuildLambdaOptions {
+  /** default dist/lambda/index.mjs in the repository */
+  outfile?: string | undefined
+  minify?: boolean | undefined
+}
+
+/** Builds the bundle; written to a temporary name and renamed, so a concurrent reader never sees half a file. */
+export async function buildLambda (options: BuildLambdaOptions = {}): Promise<{ outfile: string, bytes: number }> {
+  const outfile = options.outfile ?? DEFAULT_OUTFILE
+  const temporary = `${outfile}.${process.pid}.tmp.mjs`
+  const result = await build({
+    entryPoints: [resolve(REPOSITORY_ROOT, 'lambda/index.ts')],
+    outfile: temporary,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external: EXTERNAL,
+    minify: options.minify ?? false,
+    sourcemap: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    // The SDK is CommonJS and calls require() for Node built-ins; an ES module has no require of its own.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  })
+  await rename(temporary, outfile)
+  const dependencies: Record<string, string> = {}
+  for (const name of RUNTIME_PACKAGES) {
+    const manifest = JSON.parse(await readFile(resolve(REPOSITORY_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }
+    dependencies[name] = manifest.version
+  }
+  const manifest = { name: 'modelpin-inference', private: true, description: 'Runtime packages of the bundled inference function', dependencies }
+  await writeFile(resolve(dirname(outfile), 'package.json'), JSON.stringify(manifest, null, 2) + '\n')
+  const bytes = Object.values(result.metafile.outputs)[0]?.bytes ?? 0
+  return { outfile, bytes }
+}
