@@ -82,7 +82,7 @@ export async function photoLikeJpeg (width: number, height: number, seed: number
     .jpeg({ quality: 90 }).toBuffer()
 }
 
-/** The benchmark image of DESIGN.md: 500x375 (ImageNet's typical size), photo-like. */
+/** The benchmark image: a 500x375 JPEG (ImageNet's typical size) with photo-like content. */
 export const BENCHMARK_IMAGE = { file: 'photo-500x375.jpg', width: 500, height: 375, seed: 500 }
 
 /** What each fixture file is and how it is made. */

@@ -69,7 +69,7 @@ export function textFile (): Buffer {
   return Buffer.from('This is a shopping list, not a photo.\n- tomatoes\n- cucumbers\n')
 }
 
-/** The benchmark photo of DESIGN.md (500x375 JPEG, fixture). */
+/** The benchmark photo: a 500x375 JPEG with photo-like content (fixture). */
 export function benchmarkPhoto (): Buffer {
   return fixture('photo-500x375.jpg')
 }
