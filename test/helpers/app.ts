@@ -45,10 +45,10 @@ export interface TestApp {
   /** uploads `bytes` as a new version of a model's weights or labels through the API */
   upload: (model: string, kind: 'weights' | 'labels', bytes: Buffer | string, token?: string) => Promise<ApiAnswer>
   /**
-   * A registry-only model with `count` releases through the API: release n pairs the n-th weights upload with one
-   * labels upload. Answers the release numbers' version IDs.
+   * A model (registry-only unless `fields` name a function) with `count` releases through the API: release n pairs
+   * the n-th weights upload with one labels upload. Answers the release numbers' version IDs.
    */
-  modelWithReleases: (name: string, count: number) => Promise<Array<{ number: number, weightsVersionId: string, labelsVersionId: string }>>
+  modelWithReleases: (name: string, count: number, fields?: Record<string, unknown>) => Promise<Array<{ number: number, weightsVersionId: string, labelsVersionId: string }>>
   /** object versions and delete markers in the test bucket */
   versionCount: () => Promise<number>
 }
@@ -120,8 +120,8 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     api,
     createModel,
     upload,
-    modelWithReleases: async (name, count) => {
-      const created = await createModel(name)
+    modelWithReleases: async (name, count, fields) => {
+      const created = await createModel(name, fields)
       if (created.status !== 201) throw new Error(`creating model ${name} answered ${created.status}: ${created.text}`)
       const labels = await upload(name, 'labels', 'cat\ndog\n')
       const releases = []
