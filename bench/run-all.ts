@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every benchmark in bench/ one after another on this machine and writes
- * bench/results/latest.json = { meta: {...}, <figure>: number, ... } (DESIGN.md, "Benchmarks").
+ * bench/results/latest.json = { meta: {...}, <figure>: number, ... } (the keys and goals are in the README).
  * Each benchmark measures its own baseline in the same run, so its ratios hold on a noisy machine.
  * `npm run bench -- inference list-versions` runs only the named ones.
  */

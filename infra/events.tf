@@ -18,7 +18,7 @@ resource "aws_cloudwatch_event_target" "warmup" {
   target_id = "warmup-live"
   # The alias, not the function: warming $LATEST would load a pin that nothing serves.
   arn = aws_lambda_alias.live.arn
-  # DESIGN.md's warm-up event: loads the pinned model if needed and runs no image.
+  # The function's warm-up event: loads the pinned model if needed and runs no image.
   input = "{\"warmup\": true}"
 }
 

@@ -28,7 +28,7 @@ locals {
     output = aws_s3_bucket.output.id
   }
 
-  # The first pin (DESIGN.md, "Lambda configuration"). After the first apply modelpin owns these variables: it
+  # The first pin (the function's MODEL_* variables). After the first apply modelpin owns these variables: it
   # rewrites them on every promotion and publishes a version, and the function ignores later changes here.
   pin_environment = {
     MODEL_BUCKET             = aws_s3_bucket.model.bucket

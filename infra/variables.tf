@@ -53,14 +53,14 @@ variable "image_tag" {
   }
 }
 
-# Sizing. DESIGN.md's goal is two ResNet-50 versions cached in at most 1024 MB peak RSS: one for the live release
+# Sizing. The benchmark goal is two ResNet-50 versions cached in at most 1024 MB peak RSS: one for the live release
 # and one for a canary or a per-request pin. 2048 MB leaves room above that for a third load in flight while the
 # LRU evicts, for sharp's decode buffers and for the Node.js heap, and Lambda gives CPU in proportion to memory
 # (one full vCPU at 1769 MB): a cold load (downloading ~100 MB of weights and creating the ONNX Runtime session,
 # 0.25-1.1 s of CPU on a desktop core) and each inference run close to twice as fast as at the original 1024 MB,
 # so the cost per image stays about the same while latency halves.
 variable "memory_size" {
-  description = "Function memory in MB (also sets its CPU share). Default 2048: two cached ResNet-50 versions fit in 1024 MB (DESIGN.md benchmark goal), and the rest is headroom for a load in flight plus more than one vCPU for faster cold loads and inference; the original system ran in 1024 MB."
+  description = "Function memory in MB (also sets its CPU share). Default 2048: two cached ResNet-50 versions fit in 1024 MB (benchmark goal peak_rss_mb_two_models), and the rest is headroom for a load in flight plus more than one vCPU for faster cold loads and inference; the original system ran in 1024 MB."
   type        = number
   default     = 2048
 

@@ -38,7 +38,7 @@ export const METADATA_PIN = {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-/** Tells the three event kinds of DESIGN.md apart and checks their fields; anything else is an UnknownEventError. */
+/** Tells direct invokes, S3 notifications and warm-ups apart and checks their fields; anything else is an UnknownEventError. */
 export function parseEvent (event: unknown): InferenceEvent {
   if (!isObject(event)) throw new UnknownEventError(`the event is ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}, not an object`)
   if (event.warmup === true || (event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event')) {

@@ -34,7 +34,7 @@ export interface EnvironmentInfo {
   coldStart: boolean
 }
 
-/** The answer to a direct invoke (DESIGN.md). */
+/** The answer to a direct invoke; an S3 record's output object is this plus `input`. */
 export interface Classification {
   predictions: Prediction[]
   model: ModelRef
@@ -80,7 +80,7 @@ export function loaderSettings (config: HandlerConfig): LoaderSettings {
 }
 
 /**
- * The inference function: a short dispatch over the three event kinds of DESIGN.md. Everything that must survive
+ * The inference function: a short dispatch over direct invokes, S3 notifications and warm-ups. Everything that must survive
  * between warm invocations (S3 client, model cache, environment id) lives in the closure, which the module creates
  * once per process.
  */

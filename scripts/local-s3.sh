@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real S3 with versioning on one machine: Ceph radosgw from Debian's packages (Pacific, 16.2).
 # One mon + one OSD (memstore: objects live in RAM) + radosgw (beast) on 127.0.0.1, no mgr.
+# Measured here: install about 16 s after apt-get update, start about 2 s, about 120 MiB of RAM when idle.
 #
 # Usage:  scripts/local-s3.sh install   install the Debian packages if missing (root; once per machine)
 #         scripts/local-s3.sh start     (re)start with an EMPTY store (memstore keeps nothing across starts)

@@ -1,8 +1,6 @@
 import t from 'tap'
-import { startTestStack } from './helpers/stack.js'
-import {
-  adminApi, invokeWithTestImage, lambdaAlias, releaseLabel, seededReleases, stackLambda,
-} from './helpers/admin-api.js'
+import { invokeWithTestImage, lambdaAlias, releaseLabel } from './helpers/admin-api.js'
+import { startEndToEnd } from './helpers/e2e.js'
 
 const INVOCATIONS = 200
 const WEIGHT = 0.5
@@ -10,10 +8,7 @@ const WEIGHT = 0.5
 const TOLERANCE = 0.125
 
 t.test('a canary at 0.5 splits live between releases 1 and 2; canary promote and abort each leave a clean alias', async (t) => {
-  const stack = await startTestStack(t, { routerSeed: 7 })
-  const api = adminApi(stack.info.endpoints.api, stack.token)
-  const lambda = stackLambda(t, stack)
-  const releases = await seededReleases(stack)
+  const { stack, api, lambda, releases } = await startEndToEnd(t, { routerSeed: 7 })
   const alias = '/v1/models/resnet50/aliases/production'
 
   const version1 = (await lambdaAlias(lambda, stack)).functionVersion

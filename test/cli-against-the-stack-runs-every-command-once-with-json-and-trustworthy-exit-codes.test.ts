@@ -4,8 +4,8 @@ import path from 'node:path'
 import { EXIT_CODES, main } from '../src/cli/main.js'
 import { captureIo, emptyDirectory } from './helpers/cli.js'
 import { FIXTURES_DIR } from '../scripts/generate-fixtures.js'
-import { startTestStack } from './helpers/stack.js'
-import { invokeWithTestImage, lambdaAlias, publishedVersions, seededReleases, stackLambda } from './helpers/admin-api.js'
+import { startEndToEnd } from './helpers/e2e.js'
+import { invokeWithTestImage, lambdaAlias, publishedVersions } from './helpers/admin-api.js'
 import { expectedLabel, sha256, tinyWeights } from './helpers/models.js'
 import { textFile } from './helpers/images.js'
 
@@ -13,9 +13,7 @@ import { textFile } from './helpers/images.js'
 const RED_FIXTURE = path.join(FIXTURES_DIR, 'red-cmyk.jpg')
 
 t.test('each CLI command once against the local stack, its --json output parsed and its exit code checked', async (t) => {
-  const stack = await startTestStack(t)
-  const lambda = stackLambda(t, stack)
-  const [release1, release2] = await seededReleases(stack)
+  const { stack, lambda, releases: [release1, release2] } = await startEndToEnd(t)
   const files = await emptyDirectory(t)
 
   async function cli (argv: string[], token = stack.token) {

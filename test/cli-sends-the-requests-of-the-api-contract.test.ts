@@ -8,8 +8,9 @@ import { EXIT_CODES, main } from '../src/cli/main.js'
 import { captureIo, emptyDirectory, startRecordingServer } from './helpers/cli.js'
 
 // These tests check the CLI's own HTTP against a server that records what arrives: paths, methods, headers and
-// bodies as DESIGN.md's admin API contract gives them, for the commands that need a Lambda-backed stack (canary,
-// predict) and for how answers are read. The commands against the real API are tested in cli-commands-*.test.ts.
+// bodies as the admin API's contract (README, section 4) gives them, for the commands that need a Lambda-backed
+// stack (canary, predict) and for how answers are read. The commands against the real API are tested in
+// cli-commands-*.test.ts.
 
 async function cli (t: Parameters<typeof captureIo>[0], url: string, argv: string[], stderrIsTTY = false) {
   const captured = await captureIo(t, { env: { MODELPIN_API_URL: url, MODELPIN_TOKEN: 'tok-1' }, stderrIsTTY })

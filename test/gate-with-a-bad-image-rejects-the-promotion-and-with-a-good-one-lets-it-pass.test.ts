@@ -1,21 +1,15 @@
 import t from 'tap'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { startTestStack } from './helpers/stack.js'
-import { colourPhoto, textFile } from './helpers/images.js'
-import {
-  adminApi, invokeWithTestImage, lambdaAlias, releaseLabel, stackLambda,
-} from './helpers/admin-api.js'
+import { textFile } from './helpers/images.js'
+import { invokeWithTestImage, lambdaAlias, releaseLabel } from './helpers/admin-api.js'
+import { startEndToEnd } from './helpers/e2e.js'
 import type { InvocationRecord } from '../src/local/lambda-runtime/index.js'
 
 t.test('a gate image the candidate cannot classify rejects the move with 422; a good one lets the promotion pass', async (t) => {
-  const stack = await startTestStack(t)
-  const api = adminApi(stack.info.endpoints.api, stack.token)
-  const lambda = stackLambda(t, stack)
+  const { stack, api, lambda, photos: { bucket } } = await startEndToEnd(t, {
+    photos: { 'gate/shopping-list.txt': textFile(), 'gate/red.jpg': 'red' },
+  })
   const model = '/v1/models/resnet50'
   const alias = `${model}/aliases/production`
-  const bucket = stack.info.buckets.models
-  await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'gate/shopping-list.txt', Body: textFile() }))
-  await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'gate/red.jpg', Body: await colourPhoto('red') }))
   const invocations: InvocationRecord[] = []
   stack.runtime.on('invocation', (record) => invocations.push(record))
 

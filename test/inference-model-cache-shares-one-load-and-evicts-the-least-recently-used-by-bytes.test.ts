@@ -7,9 +7,20 @@ import { pinOf, uploadTinyModel, type UploadedModel } from './helpers/models.js'
 
 const s3 = testS3Client()
 
-async function setup (t: Parameters<typeof createTestBucket>[0], maxBytes: number) {
-  const bucket = await createTestBucket(t, s3)
-  const model = await uploadTinyModel(s3, bucket)
+type Teardown = Parameters<typeof createTestBucket>[0]
+
+/** The tiny model's two weights and two labels versions in a fresh bucket. */
+async function tinyModel (t: Teardown): Promise<UploadedModel> {
+  return await uploadTinyModel(s3, await createTestBucket(t, s3))
+}
+
+/** The tiny model, and a cache of at most `maxBytes` over it that records what it loads and frees. */
+async function setup (t: Teardown, maxBytes: number) {
+  return { model: await tinyModel(t), ...recordingCache(maxBytes) }
+}
+
+/** A cache of at most `maxBytes` over the real loader, with the pins it loaded and the models it freed. */
+function recordingCache (maxBytes: number): { cache: ModelCache, loaded: ModelPin[], freed: LoadedModel[] } {
   const loaded: ModelPin[] = []
   const freed: LoadedModel[] = []
   const cache = new ModelCache({
@@ -20,7 +31,7 @@ async function setup (t: Parameters<typeof createTestBucket>[0], maxBytes: numbe
     },
     onEvict: (m) => freed.push(m),
   })
-  return { model, cache, loaded, freed }
+  return { cache, loaded, freed }
 }
 
 /** Bytes one (weights, labels) pair of the tiny model occupies in the cache. */
@@ -55,10 +66,10 @@ t.test('ten concurrent requests for new versions share one load', async (t) => {
 })
 
 t.test('past maxBytes the least recently used model is evicted, and loads again when asked for', async (t) => {
-  const { model, cache, loaded, freed } = await setup(t, 0)
+  const model = await tinyModel(t)
   const bytes = await pairBytes(model)
   // Room for two pairs, not three.
-  const roomy = new ModelCache({ maxBytes: 2 * bytes + 1000, load: async (pin) => { loaded.push(pin); return await loadModel(s3, pin) }, onEvict: (m) => freed.push(m) })
+  const { cache: roomy, loaded, freed } = recordingCache(2 * bytes + 1000)
   const a = pinOf(model, 1, 1)
   const b = pinOf(model, 2, 1)
   const c = pinOf(model, 1, 2)
@@ -77,7 +88,9 @@ t.test('past maxBytes the least recently used model is evicted, and loads again 
   ;(await roomy.acquire(b)).release()
   t.same(roomy.stats(), { hits: 1, misses: 4, loads: 4, bytes: size.get(c)! + size.get(b)! }, 'b loads again; a is evicted in turn')
   t.same(roomy.keys(), [pinKey(c), pinKey(b)])
-  t.equal(cache.stats().loads, 0)
+  t.same(loaded, [a, b, c, b], 'each miss loaded its own pin once')
+  t.same(freed.map((m) => m.pin), [b, a], 'b was freed first, then a')
+  t.equal(roomy.evictions, 2)
 })
 
 t.test('a model larger than maxBytes is still served, alone', async (t) => {
@@ -89,8 +102,7 @@ t.test('a model larger than maxBytes is still served, alone', async (t) => {
 })
 
 t.test('an evicted model in use is freed only when its last lease is released', async (t) => {
-  const { model, freed } = await setup(t, 0)
-  const cache = new ModelCache({ maxBytes: 1, load: async (pin) => await loadModel(s3, pin), onEvict: (m) => freed.push(m) })
+  const { model, cache, freed } = await setup(t, 1)
   const running = await cache.acquire(pinOf(model, 1, 1))
   ;(await cache.acquire(pinOf(model, 2, 2))).release()
   t.equal(freed.length, 0, 'not freed while leased')

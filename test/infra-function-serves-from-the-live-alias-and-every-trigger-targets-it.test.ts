@@ -27,7 +27,7 @@ t.test('the function runs the container image on x86_64, sized by variables with
 
   const memory = variableBehind(t, fn.memory_size, 'memory_size')
   t.type(memory?.default, 'number')
-  // DESIGN.md: two cached ResNet-50 versions within 1024 MB peak RSS, so the default must hold at least that.
+  // The benchmark goal: two cached ResNet-50 versions within 1024 MB peak RSS, so the default must hold at least that.
   t.ok(Number(memory?.default) >= 1024 && Number(memory?.default) <= 10240, `memory default ${memory?.default} MB`)
   t.match(String(config.variables[memory?.name ?? '']?.description), /1024/, 'the description says why, from the 1024 MB figure')
 
@@ -38,7 +38,7 @@ t.test('the function runs the container image on x86_64, sized by variables with
   t.ok(refersTo(await references(fn.role), 'aws_iam_role'), 'runs with a role declared here')
 })
 
-t.test('the environment carries every pin variable of DESIGN.md, each from a variable or a bucket', async (t) => {
+t.test('the environment carries every pin variable of the function, each from a variable or a bucket', async (t) => {
   const environment = await functionEnvironment(config, fn)
   const required = [...Object.values(PIN_ENVIRONMENT), 'OUTPUT_BUCKET', 'OUTPUT_PREFIX']
   for (const name of required) t.ok(name in environment, `${name} is set`)
@@ -115,7 +115,7 @@ t.test('an EventBridge rule warms the alias every minute with the warm-up event'
   const arn = await deepReferences(config, target.arn)
   t.ok(refersTo(arn, `${ALIAS}.arn`), 'the target is the alias ARN')
   t.notOk(refersTo(arn, FUNCTION), 'not the unqualified function')
-  t.same(JSON.parse(String(target.input)), { warmup: true }, 'the input is DESIGN.md\'s warm-up event')
+  t.same(JSON.parse(String(target.input)), { warmup: true }, 'the input is the function\'s warm-up event')
 
   const permissions = resourcesOf(config, 'aws_lambda_permission').filter(([, p]) => p.principal === 'events.amazonaws.com')
   t.equal(permissions.length, 1, 'one permission for EventBridge')

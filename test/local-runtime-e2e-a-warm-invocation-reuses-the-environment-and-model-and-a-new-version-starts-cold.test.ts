@@ -1,20 +1,11 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { colourPhoto } from './helpers/images.js'
-import { deployedRelease, invoke, promote, stackLambdaClient } from './helpers/local-runtime-e2e.js'
+import { deployedRelease, promote, startEndToEnd } from './helpers/e2e.js'
+import { invoke } from './helpers/local-runtime-e2e.js'
 import { waitForRuntimeEvent } from './helpers/lambda-runtime.js'
 import { expectedTopLabel } from './helpers/models.js'
-import { createTestBucket, testS3Client } from './helpers/s3.js'
-import { startTestStack } from './helpers/stack.js'
 
 t.test('the second invocation is warm in the first one\'s environment without reloading the model; a new version starts cold', async (t) => {
-  const stack = await startTestStack(t)
-  const s3 = testS3Client()
-  t.teardown(() => s3.destroy())
-  const lambda = stackLambdaClient(stack)
-  t.teardown(() => lambda.destroy())
-  const images = await createTestBucket(t, s3, { prefix: 'images', versioned: false })
-  await s3.send(new PutObjectCommand({ Bucket: images, Key: 'blue.jpg', Body: await colourPhoto('blue') }))
+  const { stack, lambda, photos: { bucket: images } } = await startEndToEnd(t, { photos: { 'blue.jpg': 'blue' } })
   const event = { image: { bucket: images, key: 'blue.jpg' } }
   const first = await deployedRelease(stack)
 

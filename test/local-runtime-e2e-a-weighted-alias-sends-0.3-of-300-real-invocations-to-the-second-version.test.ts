@@ -1,34 +1,25 @@
 import { GetAliasCommand, UpdateAliasCommand } from '@aws-sdk/client-lambda'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { colourPhoto } from './helpers/images.js'
-import { api, deployedRelease, invoke, promote, stackLambdaClient, type ApiRelease } from './helpers/local-runtime-e2e.js'
+import { deployedRelease, promote, startEndToEnd, succeeded, type ApiRelease } from './helpers/e2e.js'
+import { invoke } from './helpers/local-runtime-e2e.js'
 import { expectedTopLabel } from './helpers/models.js'
-import { createTestBucket, testS3Client } from './helpers/s3.js'
-import { startTestStack } from './helpers/stack.js'
 
 const INVOCATIONS = 300
 const WEIGHT = 0.3
 
 t.test('alias live on version 1 with 0.3 to version 2: the seeded router sends exactly 90 of 300 real invocations to 2, each with its own pins', async (t) => {
-  const stack = await startTestStack(t, { routerSeed: 7 })
-  const s3 = testS3Client()
-  t.teardown(() => s3.destroy())
-  const lambda = stackLambdaClient(stack)
-  t.teardown(() => lambda.destroy())
-  const images = await createTestBucket(t, s3, { prefix: 'images', versioned: false })
-  await s3.send(new PutObjectCommand({ Bucket: images, Key: 'red.jpg', Body: await colourPhoto('red') }))
+  const { stack, api, lambda, photos: { bucket: images } } = await startEndToEnd(t, { routerSeed: 7, photos: { 'red.jpg': 'red' } })
   const { name, deployAlias } = stack.info.model
 
   // The stack published release 1; promoting release 2 publishes it too, and the rollback puts `live` back on 1.
   const { functionVersion: version1 } = await deployedRelease(stack)
   const version2 = await promote(stack, 2)
-  await api(stack, 'POST', `/v1/models/${name}/aliases/${deployAlias}/rollback`, { reason: 'weighted alias test' })
+  succeeded(await api.post(`/v1/models/${name}/aliases/${deployAlias}/rollback`, { reason: 'weighted alias test' }), 'the rollback')
   t.equal((await deployedRelease(stack)).functionVersion, version1)
   t.not(version2, version1)
   const releases = new Map<string, ApiRelease>([
-    [version1, await api(stack, 'GET', `/v1/models/${name}/releases/1`)],
-    [version2, await api(stack, 'GET', `/v1/models/${name}/releases/2`)],
+    [version1, succeeded(await api.get(`/v1/models/${name}/releases/1`))],
+    [version2, succeeded(await api.get(`/v1/models/${name}/releases/2`))],
   ])
 
   const { function: fn } = stack.info

@@ -1,14 +1,11 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { colourPhoto } from './helpers/images.js'
-import { deployedRelease, waitForOutput } from './helpers/local-runtime-e2e.js'
+import { deployedRelease, startEndToEnd } from './helpers/e2e.js'
+import { waitForOutput } from './helpers/local-runtime-e2e.js'
 import { expectedTopLabel } from './helpers/models.js'
-import { testS3Client } from './helpers/s3.js'
-import { startTestStack } from './helpers/stack.js'
 
-const stack = await startTestStack(t)
-const s3 = testS3Client()
-t.teardown(() => s3.destroy())
+const { stack, s3 } = await startEndToEnd(t)
 const { input, output } = stack.info.buckets
 
 t.test('an image put into the input bucket produces its prediction object in the output bucket, with production\'s pins', async (t) => {

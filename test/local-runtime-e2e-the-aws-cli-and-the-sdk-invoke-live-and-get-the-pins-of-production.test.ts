@@ -4,26 +4,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { InvokeCommand } from '@aws-sdk/client-lambda'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { colourPhoto } from './helpers/images.js'
-import { deployedRelease, invoke, stackLambdaClient } from './helpers/local-runtime-e2e.js'
+import { deployedRelease, startEndToEnd } from './helpers/e2e.js'
+import { invoke } from './helpers/local-runtime-e2e.js'
 import { expectedTopLabel } from './helpers/models.js'
-import { createTestBucket, testS3Client } from './helpers/s3.js'
-import { startTestStack } from './helpers/stack.js'
 
 const run = promisify(execFile)
 
 // One stack for the file: every test below reads it and none moves an alias.
-const stack = await startTestStack(t)
-const s3 = testS3Client()
-t.teardown(() => s3.destroy())
-const lambda = stackLambdaClient(stack)
-t.teardown(() => lambda.destroy())
-// Not the input bucket: an upload there would invoke the function on its own.
-const images = await createTestBucket(t, s3, { prefix: 'images', versioned: false })
-await s3.send(new PutObjectCommand({ Bucket: images, Key: 'red.jpg', Body: await colourPhoto('red') }))
-await s3.send(new PutObjectCommand({ Bucket: images, Key: 'notes.txt', Body: 'not an image at all\n' }))
+const { stack, lambda, photos: { bucket: images } } = await startEndToEnd(t, {
+  photos: { 'red.jpg': 'red', 'notes.txt': Buffer.from('not an image at all\n') },
+})
 const qualified = `${stack.info.function.name}:${stack.info.function.alias}`
 
 t.test('@aws-sdk/client-lambda invokes modelpin-inference:live and gets predictions pinned to the release on production', async (t) => {

@@ -1,18 +1,12 @@
 import t from 'tap'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { startTestStack } from './helpers/stack.js'
 import { textFile } from './helpers/images.js'
 import {
-  adminApi, invokeWithTestImage, lambdaAlias, publishedVersions, releaseLabel, seededReleases, stackLambda,
-  testImageBase64,
+  invokeWithTestImage, lambdaAlias, publishedVersions, releaseLabel, testImageBase64,
 } from './helpers/admin-api.js'
-import { colourPhoto } from './helpers/images.js'
+import { startEndToEnd } from './helpers/e2e.js'
 
 t.test('predict with release 1 answers with release 1 while production stays on 2; alias and bad input behave', async (t) => {
-  const stack = await startTestStack(t)
-  const api = adminApi(stack.info.endpoints.api, stack.token)
-  const lambda = stackLambda(t, stack)
-  const [release1, release2] = await seededReleases(stack)
+  const { stack, api, lambda, releases: [release1, release2], photos } = await startEndToEnd(t, { photos: { 'gate/red.jpg': 'red' } })
   const model = '/v1/models/resnet50'
 
   const promoted = await api.post(`${model}/aliases/production/promote`, { release: 2 })
@@ -21,11 +15,8 @@ t.test('predict with release 1 answers with release 1 while production stays on 
   const versionsBefore = await publishedVersions(lambda, stack)
 
   // an image in S3, at its version
-  const upload = await stack.s3.send(new PutObjectCommand({
-    Bucket: stack.info.buckets.models, Key: 'gate/red.jpg', Body: await colourPhoto('red'),
-  }))
   const fromS3 = await api.post(`${model}/predict`, {
-    release: 1, image: { bucket: stack.info.buckets.models, key: 'gate/red.jpg', versionId: upload.VersionId }, topK: 3,
+    release: 1, image: { bucket: photos.bucket, key: 'gate/red.jpg', versionId: photos.versionIds['gate/red.jpg'] }, topK: 3,
   })
   t.equal(fromS3.status, 200, JSON.stringify(fromS3.body))
   t.equal(fromS3.body.predictions.length, 3)

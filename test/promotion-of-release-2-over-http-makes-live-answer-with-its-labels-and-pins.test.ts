@@ -1,15 +1,10 @@
 import t from 'tap'
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
-import { startTestStack } from './helpers/stack.js'
-import {
-  adminApi, invokeWithTestImage, lambdaAlias, publishedVersions, releaseLabel, seededReleases, stackLambda,
-} from './helpers/admin-api.js'
+import { invokeWithTestImage, lambdaAlias, publishedVersions, releaseLabel } from './helpers/admin-api.js'
+import { startEndToEnd } from './helpers/e2e.js'
 
 t.test('promoting release 2 with the alias\'s ETag moves live to a new Lambda version carrying release 2\'s pins', async (t) => {
-  const stack = await startTestStack(t)
-  const api = adminApi(stack.info.endpoints.api, stack.token)
-  const lambda = stackLambda(t, stack)
-  const [release1, release2] = await seededReleases(stack)
+  const { stack, api, lambda, releases: [release1, release2] } = await startEndToEnd(t)
   const alias = '/v1/models/resnet50/aliases/production'
 
   const before = await invokeWithTestImage(lambda, stack)

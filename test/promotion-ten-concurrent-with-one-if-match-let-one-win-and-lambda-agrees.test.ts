@@ -1,16 +1,11 @@
 import t from 'tap'
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
-import { startTestStack } from './helpers/stack.js'
-import {
-  adminApi, invokeWithTestImage, lambdaAlias, publishedVersions, seededReleases, stackLambda, TEST_COLOUR,
-} from './helpers/admin-api.js'
+import { invokeWithTestImage, lambdaAlias, publishedVersions, TEST_COLOUR } from './helpers/admin-api.js'
+import { startEndToEnd } from './helpers/e2e.js'
 import { expectedLabel, type DemoVersion } from './helpers/models.js'
 
 t.test('ten concurrent promotions with the same If-Match: one 200, nine 412, and Lambda serves the winner\'s release', async (t) => {
-  const stack = await startTestStack(t)
-  const api = adminApi(stack.info.endpoints.api, stack.token)
-  const lambda = stackLambda(t, stack)
-  const [release1, release2] = await seededReleases(stack)
+  const { stack, api, lambda, releases: [release1, release2] } = await startEndToEnd(t)
   const model = '/v1/models/resnet50'
   const alias = `${model}/aliases/production`
 

@@ -1,19 +1,14 @@
 import t from 'tap'
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
 import { pino } from 'pino'
-import { startTestStack } from './helpers/stack.js'
-import {
-  adminApi, invokeWithTestImage, lambdaAlias, releaseLabel, seededReleases, stackLambda,
-} from './helpers/admin-api.js'
+import { invokeWithTestImage, lambdaAlias, releaseLabel } from './helpers/admin-api.js'
+import { startEndToEnd } from './helpers/e2e.js'
 import { startLambdaRuntime } from '../src/local/lambda-runtime/index.js'
 import { STACK_DEFAULTS } from '../src/local/stack.js'
 import { DEFAULT_OUTFILE } from '../src/local/lambda-bundle.js'
 
 t.test('with the Lambda runtime stopped a promotion answers 502 naming the step and moves nothing; back up, it succeeds', async (t) => {
-  const stack = await startTestStack(t)
-  const api = adminApi(stack.info.endpoints.api, stack.token)
-  const lambda = stackLambda(t, stack)
-  const [, release2] = await seededReleases(stack)
+  const { stack, api, lambda, releases: [, release2] } = await startEndToEnd(t)
   const alias = '/v1/models/resnet50/aliases/production'
 
   // what the runtime was started with, to start it again the same way afterwards

@@ -1,16 +1,10 @@
 import t from 'tap'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { startTestStack } from './helpers/stack.js'
-import { colourPhoto } from './helpers/images.js'
-import { adminApi } from './helpers/admin-api.js'
+import { startEndToEnd } from './helpers/e2e.js'
 
 t.test('the runtime stopping while the gate runs the candidate answers 502 deploy_failed, not a gate rejection', async (t) => {
-  const stack = await startTestStack(t)
-  const api = adminApi(stack.info.endpoints.api, stack.token)
+  const { stack, api, photos: { bucket } } = await startEndToEnd(t, { photos: { 'gate/red.jpg': 'red' } })
   const model = '/v1/models/resnet50'
   const alias = `${model}/aliases/production`
-  const bucket = stack.info.buckets.models
-  await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'gate/red.jpg', Body: await colourPhoto('red') }))
   t.equal((await api.patch(model, { gateImages: [{ bucket, key: 'gate/red.jpg' }] })).status, 200)
   const before = await api.get(alias)
 

@@ -1,17 +1,10 @@
 import t from 'tap'
-import { join } from 'node:path'
 import { UpdateAliasCommand } from '@aws-sdk/client-lambda'
-import { pino } from 'pino'
-import { startTestStack } from './helpers/stack.js'
-import { adminApi, invokeWithTestImage, lambdaAlias, releaseLabel, stackLambda } from './helpers/admin-api.js'
-import { loadApiConfig } from '../src/api/config.js'
-import { startApiServer } from '../src/api/server.js'
-import { createLambdaClient, LambdaDeployer } from '../src/deploy/lambda-deployer.js'
+import { invokeWithTestImage, lambdaAlias, releaseLabel } from './helpers/admin-api.js'
+import { restartApi, startEndToEnd } from './helpers/e2e.js'
 
 t.test('moving live behind the registry\'s back shows as drift and changes nothing; an API restart adopts it', async (t) => {
-  const stack = await startTestStack(t)
-  const api = adminApi(stack.info.endpoints.api, stack.token)
-  const lambda = stackLambda(t, stack)
+  const { stack, api, lambda } = await startEndToEnd(t)
   const alias = '/v1/models/resnet50/aliases/production'
 
   // publish a version for release 2, then return to release 1: both versions exist, live is on release 1's
@@ -46,28 +39,7 @@ t.test('moving live behind the registry\'s back shows as drift and changes nothi
 
   // restart the API on the same data dir, with a deployer on the same runtime (as startStack builds it)
   await stack.api.close()
-  const client = createLambdaClient({
-    endpoint: stack.info.endpoints.lambda,
-    region: stack.info.credentials.region,
-    credentials: { accessKeyId: stack.info.credentials.accessKeyId, secretAccessKey: stack.info.credentials.secretAccessKey },
-  })
-  t.teardown(() => client.destroy())
-  const config = loadApiConfig({
-    MODELPIN_API_HOST: '127.0.0.1',
-    MODELPIN_API_PORT: '0',
-    MODELPIN_DATA_DIR: join(stack.info.adminTokenFile, '..'),
-    AWS_ENDPOINT_URL_S3: stack.info.endpoints.s3,
-    AWS_ENDPOINT_URL_LAMBDA: stack.info.endpoints.lambda,
-    AWS_REGION: stack.info.credentials.region,
-  })
-  const logger = pino({ level: 'silent' })
-  const restarted = await startApiServer(config, {
-    logger,
-    deployer: new LambdaDeployer({ lambda: client, logger }),
-    s3Credentials: { accessKeyId: stack.info.credentials.accessKeyId, secretAccessKey: stack.info.credentials.secretAccessKey },
-  })
-  t.teardown(() => restarted.close())
-  const again = adminApi(restarted.url, stack.token)
+  const again = await restartApi(t, stack)
 
   const adopted = await again.get(alias)
   t.match(adopted.body, {

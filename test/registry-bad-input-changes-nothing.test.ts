@@ -5,10 +5,8 @@ import {
   InvalidInputError, ModelExistsError, ModelNotFoundError, ReleaseNotFoundError, UnknownReleaseError,
   VersionNotFoundError,
 } from '../src/registry/errors.js'
-import type { RegistrySchema } from '../src/registry/db.js'
+import { snapshotTables, type DatabaseSnapshot } from './helpers/database-snapshot.js'
 import { createTestRegistry, DATABASE_KINDS, registerModelWithReleases } from './helpers/registry.js'
-
-const TABLES: Array<keyof RegistrySchema> = ['models', 'releases', 'aliases', 'alias_history', 'api_tokens', 'deployments']
 
 for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: bad input is refused with a clear error and changes neither the database nor the bucket`, async (t) => {
@@ -17,14 +15,15 @@ for (const kind of DATABASE_KINDS) {
     await registry.promote('resnet', 'production', { release: 1 }, 'setup')
     const labelsMarker = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'resnet/labels.txt' }))
 
-    const snapshot = async (): Promise<unknown> => {
-      const tables: Record<string, unknown> = {}
-      for (const table of TABLES) tables[table] = await database.db.selectFrom(table).selectAll().execute()
+    const snapshot = async (): Promise<{ tables: DatabaseSnapshot, s3Versions: string[] }> => {
+      const tables = await snapshotTables(database.db)
       const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }))
       const s3Versions = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => `${v.Key!}@${v.VersionId!}`).sort()
       return { tables, s3Versions }
     }
     const before = await snapshot()
+    t.ok(before.tables.artifact_digests?.length, 'the snapshot holds the recorded digests too')
+    t.ok(before.tables.kysely_migration?.length, 'and the migrations applied')
     const good = { weightsVersionId: release!.weightsVersionId, labelsVersionId: release!.labelsVersionId }
 
     // unknown model, release, alias

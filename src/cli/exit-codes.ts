@@ -22,7 +22,7 @@ export const EXIT_CODES = {
 
 export type ExitCode = typeof EXIT_CODES[keyof typeof EXIT_CODES]
 
-/** The exit code for an API error status (DESIGN.md's status table). */
+/** The exit code for an API error status: one exit code per kind of status of the API's contract. */
 export function exitCodeForStatus (status: number): ExitCode {
   switch (status) {
     case 404: return EXIT_CODES.notFound

@@ -2,7 +2,7 @@ import type { LoadedModel } from './model-loader.js'
 import { verifyDigest } from './model-loader.js'
 import type { ModelPin } from '../contract/pin.js'
 
-/** What the handler reports with every answer (DESIGN.md: `cache`). */
+/** What the handler reports as `cache` in every answer (direct invoke, warm-up, output object). */
 export interface CacheStats {
   /** Requests served by a model already in memory. */
   hits: number

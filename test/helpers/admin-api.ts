@@ -12,7 +12,7 @@ interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface Answer { status: number, etag: string | null, body: any }
 
-/** The admin API of a running stack over real HTTP, with its admin token unless told otherwise. */
+/** The admin API of a running stack over real HTTP, with its admin token unless told otherwise (tests use `adminClient`). */
 export function adminApi (url: string, token: string): {
   get: (path: string) => Promise<Answer>
   post: (path: string, body?: unknown, headers?: Record<string, string>) => Promise<Answer>
@@ -45,28 +45,6 @@ export function stackLambda (t: Teardown, stack: Stack): LambdaClient {
   const lambda = stackLambdaClient(stack)
   t.teardown(() => lambda.destroy())
   return lambda
-}
-
-/** The demo model's two releases as the stack registered them: release n = weights version n + labels version n. */
-export interface SeededRelease {
-  number: number
-  weightsVersionId: string
-  labelsVersionId: string
-  weightsSha256: string
-  labelsSha256: string
-}
-
-/** Reads releases 1 and 2 of the stack's model over the API. */
-export async function seededReleases (stack: Stack): Promise<[SeededRelease, SeededRelease]> {
-  const api = adminApi(stack.info.endpoints.api, stack.token)
-  const answer = await api.get(`/v1/models/${stack.info.model.name}/releases`)
-  if (answer.status !== 200) throw new Error(`listing releases answered ${answer.status}`)
-  const byNumber = (n: number): SeededRelease => {
-    const release = answer.body.releases.find((r: SeededRelease) => r.number === n)
-    if (release === undefined) throw new Error(`the stack has no release ${n}`)
-    return release
-  }
-  return [byNumber(1), byNumber(2)]
 }
 
 /** The test image: a red photo, so release 1 answers `tomato` and release 2 `Cucumis sativus` (src/local/demo-models/classes.ts). */

@@ -1,30 +1,6 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda'
-import { ApiClient, type Stack } from '../../src/local/stack.js'
-
-/** What a release looks like over the admin API (the fields these tests read). */
-export interface ApiRelease { number: number, weightsVersionId: string, labelsVersionId: string }
-
-/** An admin API call with the stack's admin token; throws with the answer when the status is not the expected one. */
-export async function api (stack: Stack, method: string, path: string, body?: unknown, expect = [200, 201]): Promise<any> {
-  return (await new ApiClient(stack.info.endpoints.api, stack.token).request(method, path, body, expect)).body
-}
-
-/** The release the stack's model serves on its deploy alias, read from the API, and the Lambda version behind it. */
-export async function deployedRelease (stack: Stack): Promise<{ release: ApiRelease, functionVersion: string }> {
-  const { name, deployAlias } = stack.info.model
-  const alias = await api(stack, 'GET', `/v1/models/${name}/aliases/${deployAlias}`)
-  if (alias.live === null) throw new Error(`Lambda serves nothing for ${deployAlias}: ${alias.liveError as string}`)
-  const release = await api(stack, 'GET', `/v1/models/${name}/releases/${alias.release as number}`) as ApiRelease
-  return { release, functionVersion: alias.live.functionVersion }
-}
-
-/** Promotes `release` to the stack's deploy alias through the API; answers the Lambda version it now serves. */
-export async function promote (stack: Stack, release: number): Promise<string> {
-  const { name, deployAlias } = stack.info.model
-  await api(stack, 'POST', `/v1/models/${name}/aliases/${deployAlias}/promote`, { release, reason: 'end-to-end test' })
-  return (await deployedRelease(stack)).functionVersion
-}
+import type { Stack } from '../../src/local/stack.js'
 
 /** `@aws-sdk/client-lambda` as production builds it, pointed at the stack's runtime with the stack's keys. */
 export function stackLambdaClient (stack: Stack): LambdaClient {

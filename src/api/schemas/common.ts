@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { ERROR_CODES } from '../errors.js'
 
-/** The one error shape of the API (DESIGN.md). */
+/** The one error shape of the API: `{"error": {"code", "message"}}`, with a code of the README's error table. */
 export const ErrorSchema = Type.Object({
   error: Type.Object({
     code: Type.String({ enum: Object.keys(ERROR_CODES), description: 'stable; see the README\'s error table' }),

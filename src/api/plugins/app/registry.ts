@@ -27,7 +27,7 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     store: fastify.artifacts,
     deployer: options.deployer,
     logger: componentLogger(fastify, 'registry'),
-    // SQLite serves one API process; several replicas share PostgreSQL (DESIGN.md)
+    // SQLite serves one API process (any lock it finds at start-up is a leftover); several replicas share PostgreSQL
     soleProcess: fastify.database.dialect === 'sqlite',
   })
   fastify.decorate('registry', registry)

@@ -71,7 +71,7 @@ export type PromoteBody = Static<typeof PromoteBodySchema>
 export type RollbackBody = Static<typeof RollbackBodySchema>
 export type CanaryBody = Static<typeof CanaryBodySchema>
 
-/** Statuses a move can answer besides 200 (each explained in DESIGN.md's concurrency rules). */
+/** Statuses a move can answer besides 200: 409 when another move is in flight, 412 for a stale If-Match, 502 when Lambda fails. */
 const MOVE_ERRORS = errorResponses(400, 401, 403, 404, 409, 412, 422, 502)
 
 /** Reading an alias, moving it (promote, rollback, canary steps) and its history. */
@@ -191,7 +191,7 @@ const aliasRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }))
 }
 
-/** An alias's ETag is its revision in quotes (DESIGN.md). */
+/** An alias's ETag is its revision in quotes (`"7"`); If-Match takes it quoted or bare. */
 function withETag<T extends Pick<Alias, 'revision'>> (reply: FastifyReply, alias: T): T {
   reply.header('etag', `"${alias.revision}"`)
   return alias

@@ -25,7 +25,7 @@ export const PredictBodySchema = Type.Object({
 }, { additionalProperties: false })
 export type PredictBody = Static<typeof PredictBodySchema>
 
-/** The function's answer, passed through as it comes (DESIGN.md, "Direct invoke"). */
+/** The function's answer to a direct invoke (predictions, model, timings, cache, environment), passed through as it comes. */
 export const PredictionSchema = Type.Object({
   predictions: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), label: Type.String(), score: Type.Number() }))),
   model: Type.Optional(Type.Object({}, { additionalProperties: true })),
