@@ -10,6 +10,7 @@ import {
   HeadObjectCommand, ListBucketsCommand, ListObjectVersionsCommand, PutObjectCommand, UploadPartCommand,
   type DeleteMarkerEntry, type ObjectVersion, type S3Client,
 } from '@aws-sdk/client-s3'
+import { classifyS3Error, httpStatusOf, isNotFound } from '../aws/s3-errors.js'
 import { BucketNotFoundError, InvalidInputError, VersionNotFoundError } from './errors.js'
 import type { ArtifactVersion, S3Location } from './model.js'
 
@@ -89,7 +90,7 @@ export class S3ArtifactStore implements ArtifactStore {
         VersionIdMarker: marker?.versionIdMarker,
       }))
     } catch (error) {
-      if (errorName(error) === 'NoSuchBucket') throw new BucketNotFoundError(`bucket ${loc.bucket} does not exist`, { cause: error })
+      if (classifyS3Error(error) === 'bucket-not-found') throw new BucketNotFoundError(`bucket ${loc.bucket} does not exist`, { cause: error })
       throw error
     }
     const versions = (response.Versions ?? []).filter((v) => v.Key === loc.key)
@@ -109,7 +110,7 @@ export class S3ArtifactStore implements ArtifactStore {
     try {
       response = await this.#s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, VersionId: versionId }))
     } catch (error) {
-      if (isMissingVersion(error)) return null
+      if (isNotFound(classifyS3Error(error, { versionId }))) return null
       throw error
     }
     if (response.DeleteMarker === true) return null
@@ -159,7 +160,7 @@ export class S3ArtifactStore implements ArtifactStore {
       const response = await this.#s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, VersionId: versionId }))
       return response.Body as Readable
     } catch (error) {
-      if (isMissingVersion(error)) throw versionNotFound(loc, versionId, error)
+      if (isNotFound(classifyS3Error(error, { versionId }))) throw versionNotFound(loc, versionId, error)
       throw error
     }
   }
@@ -181,9 +182,9 @@ export class S3ArtifactStore implements ArtifactStore {
     } catch (error) {
       // A refusal (e.g. 403 without s3:ListAllMyBuckets) still proves that S3 is there and answering; credentials
       // that S3 does not know or cannot verify mean no request of ours would succeed, so those are not ready.
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
-      const name = (error as Error).name
-      if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') throw error
+      const kind = classifyS3Error(error)
+      if (kind === 'credentials-rejected') throw error
+      const status = httpStatusOf(error)
       if (status !== undefined && status >= 400 && status < 500) return
       throw error
     }
@@ -311,22 +312,6 @@ function sha256FromMetadata (metadata: Record<string, string> | undefined): stri
 function unquote (etag: string | undefined): string | null {
   if (etag === undefined || etag === '') return null
   return etag.replace(/^"(.*)"$/, '$1')
-}
-
-function errorName (error: unknown): string | undefined {
-  const name = (error as { name?: unknown } | null)?.name
-  return typeof name === 'string' ? name : undefined
-}
-
-/**
- * S3's ways of saying "no such version": 404 (radosgw for unknown versions and delete markers, AWS for unknown
- * ones), 400 (AWS for a malformed VersionId) and 405 (AWS for a delete marker).
- */
-function isMissingVersion (error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode
-  const name = errorName(error)
-  return status === 404 || status === 400 || status === 405 ||
-    name === 'NotFound' || name === 'NoSuchKey' || name === 'NoSuchVersion' || name === 'NoSuchBucket'
 }
 
 /** The domain error for a version that does not exist, naming exactly which one. */
