@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { S3ArtifactStore } from '../src/registry/artifact-store.js'
-import { FolderMigrationProvider, migrateToLatest } from '../src/registry/db.js'
+import { REGISTRY_MIGRATIONS, migrateToLatest } from '../src/registry/db.js'
 import { Registry } from '../src/registry/registry.js'
 import { DATABASE_KINDS, openTestDatabase } from './helpers/registry.js'
 import { createTestBucket, testS3Client } from './helpers/s3.js'
@@ -14,8 +14,7 @@ for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: a database with releases from before the digest table lists their versions with the digests they recorded`, async (t) => {
     const bucket = await createTestBucket(t, s3)
     const database = await openTestDatabase(t, kind, { migrate: false })
-    const folder = new FolderMigrationProvider()
-    const firstOnly = { getMigrations: async () => ({ '0001-registry': (await folder.getMigrations())['0001-registry']! }) }
+    const firstOnly = { getMigrations: async () => ({ '0001-registry': REGISTRY_MIGRATIONS['0001-registry']! }) }
     t.same(await migrateToLatest(database.db, firstOnly), ['0001-registry'])
 
     // What the registry of that time wrote: two models over the same objects, and releases sharing a labels version.

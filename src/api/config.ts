@@ -48,6 +48,8 @@ export const API_ENVIRONMENT: readonly ApiVariable[] = [
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
+// Hand-written, not env-schema: ajv's messages ("env/LOG_LEVEL must be equal to one of the allowed values") neither
+// lead with the variable nor say what is allowed, and DATABASE_URL's redaction and the URL checks are code either way.
 /** Builds the API's configuration from `env`; throws an error naming the variable when one is wrong. */
 export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const dataDir = resolve(nonEmpty(env.MODELPIN_DATA_DIR) ?? '.modelpin')

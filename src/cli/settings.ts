@@ -19,6 +19,8 @@ export interface Settings {
   tokenSource: string | undefined
 }
 
+// Not env-schema: each setting comes from a flag, then the environment, then a file under .modelpin/, an order that a
+// schema over the environment alone cannot express.
 /**
  * Where the CLI finds the API and its token, first match wins:
  * URL: `--api`, `MODELPIN_API_URL`, the api endpoint in `.modelpin/stack.json`, http://127.0.0.1:3000;

@@ -1,7 +1,7 @@
 import {
   CreateAliasCommand, GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient,
   PublishVersionCommand, ResourceNotFoundException, UpdateAliasCommand, UpdateFunctionConfigurationCommand,
-  type AliasConfiguration,
+  waitUntilFunctionUpdatedV2, type AliasConfiguration, type FunctionConfiguration,
 } from '@aws-sdk/client-lambda'
 import type { Logger } from 'pino'
 import { pinFromEnvironment, pinToEnvironment, samePin, type ModelPin } from '../contract/pin.js'
@@ -129,21 +129,38 @@ export class LambdaDeployer implements Deployer {
   }
 
   /**
-   * Polls until the last configuration update is done. Like the SDK's `waitUntilFunctionUpdatedV2`, but starting at
-   * 100 ms instead of whole seconds: a local update settles in milliseconds and AWS's in one to a few seconds.
+   * Waits for the last configuration update with the SDK's waiter (GetFunction until `LastUpdateStatus` is
+   * Successful), polling from 100 ms instead of its default second: a local update settles in milliseconds and
+   * AWS's in one to a few seconds. The waiter takes a failed poll for "not yet" and would keep polling an unreachable
+   * Lambda until the timeout while the move holds its alias's lock; here, as in every other step, the first call
+   * that fails ends the wait and is the error reported.
    */
   async #waitUntilUpdated (functionName: string): Promise<void> {
-    const deadline = Date.now() + this.#updateTimeoutSeconds * 1000
-    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-      const config = await this.#lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }))
-      if (config.LastUpdateStatus === 'Successful' || config.LastUpdateStatus === undefined) return
-      if (config.LastUpdateStatus === 'Failed') {
-        throw new Error(`the configuration update failed: ${config.LastUpdateStatusReason ?? 'no reason given'}`)
+    const stop = new AbortController()
+    let failure: { error: unknown } | undefined
+    let last: FunctionConfiguration | undefined
+    const client = observedClient(this.#lambda, {
+      answered: (output) => { last = (output as { Configuration?: FunctionConfiguration }).Configuration },
+      failed: (error) => {
+        failure = { error }
+        stop.abort()
+      },
+    })
+    try {
+      await waitUntilFunctionUpdatedV2({
+        client, minDelay: 0.1, maxDelay: 2, maxWaitTime: this.#updateTimeoutSeconds, abortSignal: stop.signal,
+      }, { FunctionName: functionName })
+    } catch (error) {
+      if (failure !== undefined) throw failure.error
+      // the waiter's own errors carry every response it saw as JSON (the function's whole environment included), so
+      // neither they nor their message become a cause: say what happened in our words
+      if (last?.LastUpdateStatus === 'Failed') {
+        throw new Error(`the configuration update failed: ${last.LastUpdateStatusReason ?? 'no reason given'}`)
       }
-      if (Date.now() + delay > deadline) {
-        throw new Error(`the configuration update was still ${config.LastUpdateStatus} after ${this.#updateTimeoutSeconds} s`)
+      if ((error as Error | undefined)?.name === 'TimeoutError') {
+        throw new Error(`the configuration update was still ${last?.LastUpdateStatus ?? 'unreported'} after ${this.#updateTimeoutSeconds} s`)
       }
-      await new Promise((resolve) => setTimeout(resolve, delay))
+      throw error
     }
   }
 
@@ -166,6 +183,22 @@ export class LambdaDeployer implements Deployer {
       throw new DeployStepError('get-function-configuration', `cannot read version ${version} of ${functionName}: ${messageOf(error)}`, { cause: error })
     }
   }
+}
+
+/** `lambda` as a waiter sees it: each answer and each failure of a call goes to `observer` on its way back. */
+function observedClient (lambda: LambdaClient, observer: { answered: (output: unknown) => void, failed: (error: unknown) => void }): LambdaClient {
+  const send = async (...args: Parameters<LambdaClient['send']>): Promise<unknown> => {
+    try {
+      const output: unknown = await lambda.send(...args)
+      observer.answered(output)
+      return output
+    } catch (error) {
+      observer.failed(error)
+      throw error
+    }
+  }
+  // everything else (configuration, middleware) is the real client's
+  return Object.assign(Object.create(lambda) as LambdaClient, { send })
 }
 
 async function step<T> (name: string, run: () => Promise<T>): Promise<T> {

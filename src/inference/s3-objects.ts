@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { GetObjectCommand, HeadObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3'
+import { classifyS3Error, httpStatusOf, isNotFound } from '../aws/s3-errors.js'
 import { AccessDeniedError, ImageTooLargeError, InferenceError, VersionNotFoundError } from './errors.js'
 
 /** One S3 object; `versionId` undefined means the latest version (only ever used for input images). */
@@ -60,7 +61,7 @@ export async function readVersion (
       first = await get(`bytes=0-${options.partBytes - 1}`)
     } catch (error) {
       // An empty object has no byte 0: S3 answers 416 to any range, so read it whole.
-      if (statusOf(error) !== 416) throw error
+      if (httpStatusOf(error) !== 416) throw error
       first = await get()
     }
     const total = totalSize(first)
@@ -184,26 +185,19 @@ export async function latestVersionId (s3: S3Client, ref: { bucket: string, key:
   }
 }
 
-function statusOf (error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode
-}
-
 /**
  * Errors that blame the request become domain errors naming the object; everything else (5xx, throttling,
- * network failures, aborts) is returned unchanged so that callers can retry it.
+ * network failures, aborts, other refusals) is returned unchanged so that callers can retry it.
  */
 export function translateS3Error (error: unknown, ref: ObjectRef): unknown {
-  if (!(error instanceof Error) || error instanceof InferenceError || !('$metadata' in error)) return error
-  const status = statusOf(error)
-  const name = error.name
-  if (status === 404 || name === 'NoSuchKey' || name === 'NoSuchVersion' || name === 'NotFound') {
-    return new VersionNotFoundError(`${describeObject(ref)} does not exist`, { cause: error })
+  if (!(error instanceof Error) || error instanceof InferenceError) return error
+  const kind = classifyS3Error(error, ref)
+  if (isNotFound(kind)) {
+    // a 400 for a VersionId that is not even well formed (AWS): S3's own words say which
+    const detail = httpStatusOf(error) === 400 ? ` (S3: ${error.message})` : ''
+    return new VersionNotFoundError(`${describeObject(ref)} does not exist${detail}`, { cause: error })
   }
-  // S3 answers 400 InvalidArgument to a VersionId that is not even well formed.
-  if (status === 400 && (name === 'InvalidArgument' || /version/i.test(error.message))) {
-    return new VersionNotFoundError(`${describeObject(ref)} does not exist (S3: ${error.message})`, { cause: error })
-  }
-  if (status === 403 || name === 'AccessDenied') {
+  if (kind === 'access-denied' || kind === 'credentials-rejected') {
     return new AccessDeniedError(`access to ${describeObject(ref)} was denied`, { cause: error })
   }
   return error

@@ -1,7 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import { readdir } from 'node:fs/promises'
-import { dirname, extname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import {
   Kysely, Migrator, PostgresDialect, SqliteDialect, sql,
@@ -9,6 +7,8 @@ import {
 } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
+import * as registry0001 from '../../migrations/0001-registry.js'
+import * as artifactDigests0002 from '../../migrations/0002-artifact-digests.js'
 
 /** Row types of the registry's tables (snake_case, as in migrations/). Timestamps are ISO-8601 text. */
 export interface ModelsTable {
@@ -159,31 +159,23 @@ function sqlitePath (url: string): string {
   return rest.startsWith('//') ? rest.slice(2) : rest
 }
 
-/** Where the migration files live: `migrations/` at the project root (also from the compiled `dist/src/registry`). */
-const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations/', import.meta.url))
-
-/** Imports every migration file of a folder; the name is the file name without its extension (same for .ts and .js). */
-export class FolderMigrationProvider implements MigrationProvider {
-  constructor (private readonly folder: string = MIGRATIONS_FOLDER) {}
-
-  async getMigrations (): Promise<Record<string, Migration>> {
-    const files = (await readdir(this.folder))
-      .filter((file) => /\.(ts|js|mts|mjs)$/.test(file) && !/\.d\.m?ts$/.test(file))
-      .sort()
-    const migrations: Record<string, Migration> = {}
-    for (const file of files) {
-      const name = file.slice(0, -extname(file).length)
-      const module = await import(pathToFileURL(join(this.folder, file)).href) as Partial<Migration>
-      if (typeof module.up !== 'function') throw new Error(`migration ${file} exports no up() function`)
-      if (migrations[name] !== undefined) throw new Error(`two migration files are named ${name}`)
-      migrations[name] = module as Migration
-    }
-    return migrations
-  }
+/**
+ * Every migration of migrations/, under the name Kysely records for it in `kysely_migration`: the file name without
+ * its extension, as databases migrated so far recorded them. A new file goes here too (a test checks the folder).
+ * Listed rather than found by Kysely's FileMigrationProvider, which imports whatever the folder holds at run time by
+ * a computed path: a bundle cannot follow that, a `dist/` without the folder would migrate nothing, and a file that
+ * exports no `up` would be skipped without a word; imported here, each one is bundled and type-checked.
+ */
+export const REGISTRY_MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001-registry': registry0001,
+  '0002-artifact-digests': artifactDigests0002,
 }
 
+/** Kysely's migration provider for the registry's migrations. */
+export const registryMigrations: MigrationProvider = { getMigrations: async () => ({ ...REGISTRY_MIGRATIONS }) }
+
 /** Applies every pending migration; returns the names applied by this call, throws naming the one that failed. */
-export async function migrateToLatest (db: Kysely<RegistrySchema>, provider: MigrationProvider = new FolderMigrationProvider()): Promise<string[]> {
+export async function migrateToLatest (db: Kysely<RegistrySchema>, provider: MigrationProvider = registryMigrations): Promise<string[]> {
   const migrator = new Migrator({ db, provider })
   const { error, results = [] } = await migrator.migrateToLatest()
   if (error !== undefined) {
