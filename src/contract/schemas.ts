@@ -26,7 +26,7 @@ export const BucketNameSchema = Type.String({ pattern: BUCKET_NAME_PATTERN, desc
  * An S3 object key. S3 bounds keys at MAX_KEY_BYTES bytes of UTF-8; JSON Schema can only count characters, so this
  * bound lets through some keys that are too long in bytes, which S3 (or the registry, for a model's keys) refuses.
  */
-export const ObjectKeySchema = Type.String({ minLength: 1, maxLength: MAX_KEY_BYTES, description: 'an S3 object key' })
+export const ObjectKeySchema = Type.String({ minLength: 1, maxLength: MAX_KEY_BYTES, description: `an S3 object key (1 to ${MAX_KEY_BYTES} characters)` })
 
 /** How many predictions one request asks for (DEFAULT_TOP_K when it names none). */
 export const TopKSchema = Type.Integer({ minimum: 1, maximum: MAX_TOP_K, description: `1 to ${MAX_TOP_K} predictions` })
