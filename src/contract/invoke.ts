@@ -2,7 +2,7 @@
  * What the registry sends the function and what the function answers, as TypeBox schemas: the function parses its
  * events with them and types its answers by them, the API validates a prediction with them. These shapes are the
  * wire format between separately deployed parts (a rollback may route to a function version published long ago),
- * so a change here is a change of the README's "Lambda events and responses" contract.
+ * so a change here is a change of the contract the README's "Events and responses" describes.
  */
 import { Type, type Static } from 'typebox'
 import type { ModelPin } from './pin.js'
