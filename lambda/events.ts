@@ -78,7 +78,7 @@ function directEventProblem (event: Record<string, unknown>): InferenceError {
     if (!isObject(model)) return new InvalidPinError('model must be an object {"weightsVersionId", "labelsVersionId", "weightsSha256"?, "labelsSha256"?}')
     try {
       const pin = requestPin((field) => model[field], 'the event\'s model', (field) => field)
-      if (pin === undefined) return new InvalidPinError('the event\'s model names no versions; a pin names both the weights and the labels version')
+      if (pin === undefined) return new InvalidPinError('the event\'s model names neither version; a pin names both the weights and the labels version')
     } catch (error) {
       if (error instanceof InvalidPinError) return error
       throw error
@@ -132,10 +132,12 @@ export function requestPin (
     if (Object.keys(pin).length > 0) throw new InvalidPinError(`${source}: a sha256 without the version IDs it belongs to`)
     return undefined
   }
-  const problem = fieldProblem(RequestPinSchema, pin, (field) => name(field as keyof RequestPin))
-  if (problem !== undefined) {
-    throw new InvalidPinError(`${source}: ${problem}${problem.endsWith('is missing') ? '; a pin names both the weights and the labels version' : ''}`)
+  if (pin.weightsVersionId === undefined || pin.labelsVersionId === undefined) {
+    const missing = name(pin.weightsVersionId === undefined ? 'weightsVersionId' : 'labelsVersionId')
+    throw new InvalidPinError(`${source}: ${missing} is missing; a pin names both the weights and the labels version`)
   }
+  const problem = fieldProblem(RequestPinSchema, pin, (field) => name(field as keyof RequestPin))
+  if (problem !== undefined) throw new InvalidPinError(`${source}: ${problem}`)
   return pin as RequestPin
 }
 

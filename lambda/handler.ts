@@ -48,9 +48,9 @@ export function loaderSettings (config: HandlerConfig): LoaderSettings {
 }
 
 /**
- * The inference function: a short dispatch over the three event kinds of DESIGN.md. Everything that must survive
- * between warm invocations (S3 client, model cache, environment id) lives in the closure, which the module creates
- * once per process.
+ * The inference function: a short dispatch over the three event kinds (the README's "Events and responses").
+ * Everything that must survive between warm invocations (S3 client, model cache, environment id) lives in the
+ * closure, which the module creates once per process.
  */
 export function createHandler (config: HandlerConfig, deps: HandlerDeps): InferenceHandler {
   const { s3 } = deps
