@@ -3,6 +3,7 @@ import { DEFAULT_PARALLEL_READ } from '../src/inference/s3-objects.js'
 import { PREFAULT_GLIBC_TUNABLES, allocatorRetainsMemory } from '../src/inference/memory-prefault.js'
 import { IMAGENET_PREPROCESS } from '../src/inference/preprocess.js'
 import { PIN_ENVIRONMENT, type ModelPin } from '../src/contract/pin.js'
+import { isSha256, SHA256_RULE } from '../src/contract/rules.js'
 
 /** The function's environment is wrong; the message names the variable. Thrown at module scope (Lambda's init). */
 export class ConfigurationError extends Error {
@@ -117,8 +118,8 @@ export function readConfig (env: Env): HandlerConfig {
   }
   for (const name of [PIN_ENVIRONMENT.weightsSha256, PIN_ENVIRONMENT.labelsSha256]) {
     const digest = value(name)
-    if (digest !== undefined && !/^[0-9a-f]{64}$/.test(digest)) {
-      throw new ConfigurationError(`${name} must be 64 lowercase hex digits, got "${digest}"`)
+    if (digest !== undefined && !isSha256(digest)) {
+      throw new ConfigurationError(`${name} must be ${SHA256_RULE}, got "${digest}"`)
     }
   }
   const allowLatest = value('MODEL_ALLOW_LATEST') ?? '0'

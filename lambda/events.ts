@@ -1,12 +1,16 @@
-import { InvalidEventError, InvalidPinError, UnknownEventError } from '../src/inference/errors.js'
+import type { S3EventRecord, ScheduledEvent } from 'aws-lambda'
+import type { TObject, TSchema } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { Value } from 'typebox/value'
+import {
+  InvokeEventSchema, InvokeImageSchema, PIN_METADATA, RequestPinSchema, S3ImageSchema, WarmupEventSchema,
+  type RequestPin,
+} from '../src/contract/invoke.js'
+import { DEFAULT_TOP_K, MAX_TOP_K } from '../src/contract/limits.js'
+import { TopKSchema } from '../src/contract/schemas.js'
+import { InvalidEventError, InvalidPinError, UnknownEventError, type InferenceError } from '../src/inference/errors.js'
 
-/** The `model` of a direct event, or an input object's metadata: the versions that answer one request. */
-export interface RequestPin {
-  weightsVersionId: string
-  labelsVersionId: string
-  weightsSha256?: string | undefined
-  labelsSha256?: string | undefined
-}
+export type { RequestPin }
 
 export type ImageSource = { bucket: string, key: string, versionId?: string | undefined } | { bytes: Buffer }
 
@@ -25,25 +29,20 @@ export type InferenceEvent =
   | { kind: 's3', records: S3ObjectRecord[] }
   | { kind: 'warmup' }
 
-export const DEFAULT_TOP_K = 5
-
-/** User metadata with which an input object pins its own model (S3 returns metadata keys in lowercase). */
-export const METADATA_PIN = {
-  weightsVersionId: 'model-weights-version-id',
-  labelsVersionId: 'model-labels-version-id',
-  weightsSha256: 'model-weights-sha256',
-  labelsSha256: 'model-labels-sha256',
-} as const
+// Compiled once per execution environment: every direct invocation is checked against the contract's schema.
+const directEvent = Compile(InvokeEventSchema)
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-/** Tells direct invokes, S3 notifications and warm-ups apart and checks their fields; anything else is an UnknownEventError. */
+/** EventBridge's scheduled event (AWS's ScheduledEvent), which keeps the function warm. */
+const isScheduledEvent = (event: Record<string, unknown>): event is Record<string, unknown> & Pick<ScheduledEvent, 'source' | 'detail-type'> =>
+  event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event'
+
+/** Tells the three event kinds apart and checks their fields; anything else is an UnknownEventError. */
 export function parseEvent (event: unknown): InferenceEvent {
   if (!isObject(event)) throw new UnknownEventError(`the event is ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}, not an object`)
-  if (event.warmup === true || (event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event')) {
-    return { kind: 'warmup' }
-  }
+  if (Value.Check(WarmupEventSchema, event) || isScheduledEvent(event)) return { kind: 'warmup' }
   if (Array.isArray(event.Records)) return { kind: 's3', records: parseRecords(event.Records) }
   if ('image' in event) return parseDirect(event)
   const keys = Object.keys(event).slice(0, 5).join(', ')
@@ -52,82 +51,125 @@ export function parseEvent (event: unknown): InferenceEvent {
 }
 
 function parseDirect (event: Record<string, unknown>): InferenceEvent {
-  const image = event.image
-  let source: ImageSource
-  if (isObject(image) && typeof image.base64 === 'string') {
-    const text = image.base64.replace(/\s+/g, '')
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) throw new InvalidEventError('image.base64 is not valid base64')
-    source = { bytes: Buffer.from(text, 'base64') }
-  } else if (isObject(image) && typeof image.bucket === 'string' && image.bucket !== '' && typeof image.key === 'string' && image.key !== '') {
-    if (image.versionId !== undefined && (typeof image.versionId !== 'string' || image.versionId === '')) {
-      throw new InvalidEventError('image.versionId must be a non-empty string when given')
+  if (!directEvent.Check(event)) throw directEventProblem(event)
+  const { image, model, topK } = event
+  const source: ImageSource = 'base64' in image
+    ? { bytes: decodeBase64(image.base64) }
+    : { bucket: image.bucket, key: image.key, versionId: image.versionId }
+  // Only the pin's own fields: whatever else the caller sent must not reach the pin (a `bucket` would override the
+  // configuration's).
+  const pin = model === undefined
+    ? undefined
+    : { weightsVersionId: model.weightsVersionId, labelsVersionId: model.labelsVersionId, weightsSha256: model.weightsSha256, labelsSha256: model.labelsSha256 }
+  return { kind: 'direct', image: source, pin, topK: topK ?? DEFAULT_TOP_K }
+}
+
+/** Names what the schema refused in a direct event, in the order a caller would fix it: the image, the pin, topK. */
+function directEventProblem (event: Record<string, unknown>): InferenceError {
+  const { image, model, topK } = event
+  if (!Value.Check(InvokeImageSchema, image)) {
+    // An S3 image with a malformed field says which; anything else is not an image source at all.
+    const problem = isObject(image) && !('base64' in image) && 'bucket' in image && 'key' in image
+      ? fieldProblem(S3ImageSchema, image, (field) => `image.${field}`)
+      : undefined
+    return new InvalidEventError(problem ?? 'image must be {"bucket", "key", "versionId"?} or {"base64"}')
+  }
+  if (model !== undefined && !Value.Check(RequestPinSchema, model)) {
+    if (!isObject(model)) return new InvalidPinError('model must be an object {"weightsVersionId", "labelsVersionId", "weightsSha256"?, "labelsSha256"?}')
+    try {
+      const pin = requestPin((field) => model[field], 'the event\'s model', (field) => field)
+      if (pin === undefined) return new InvalidPinError('the event\'s model names neither version; a pin names both the weights and the labels version')
+    } catch (error) {
+      if (error instanceof InvalidPinError) return error
+      throw error
     }
-    source = { bucket: image.bucket, key: image.key, versionId: image.versionId }
-  } else {
-    throw new InvalidEventError('image must be {"bucket", "key", "versionId"?} or {"base64"}')
   }
+  if (!Value.Check(TopKSchema, topK ?? DEFAULT_TOP_K)) {
+    return new InvalidEventError(`topK must be a positive integer up to ${MAX_TOP_K}, got ${JSON.stringify(topK)}`)
+  }
+  return new InvalidEventError('the event does not match the direct-invoke schema')
+}
 
-  let pin: RequestPin | undefined
-  if (event.model !== undefined) {
-    if (!isObject(event.model)) throw new InvalidPinError('model must be an object {"weightsVersionId", "labelsVersionId", "weightsSha256"?, "labelsSha256"?}')
-    pin = requestPin((field) => (event.model as Record<string, unknown>)[field], 'the event\'s model', (f) => f)
+/** The first property of `value` that breaks `schema`, said in the words of the property's rule (its description). */
+function fieldProblem (schema: TObject, value: Record<string, unknown>, name: (field: string) => string): string | undefined {
+  for (const [field, property] of Object.entries(schema.properties) as Array<[string, TSchema & { description?: string }]>) {
+    const v = value[field]
+    if (v === undefined) {
+      if (schema.required?.includes(field) === true) return `${name(field)} is missing`
+      continue
+    }
+    if (!Value.Check(property, v)) {
+      const rule = property.description ?? 'what the contract allows'
+      return `${name(field)} must be ${rule}, got ${JSON.stringify(v)}`
+    }
   }
+  return undefined
+}
 
-  const topK = event.topK ?? DEFAULT_TOP_K
-  if (typeof topK !== 'number' || !Number.isSafeInteger(topK) || topK < 1) {
-    throw new InvalidEventError(`topK must be a positive integer, got ${JSON.stringify(event.topK)}`)
-  }
-  return { kind: 'direct', image: source, pin, topK }
+/** Base64 as Lambda events carry it; whitespace (line breaks of wrapped text) is ignored. */
+function decodeBase64 (value: string): Buffer {
+  const text = value.replace(/\s+/g, '')
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) throw new InvalidEventError('image.base64 is not valid base64')
+  return Buffer.from(text, 'base64')
 }
 
 /**
- * Reads a pin from named fields (an event's `model`, or an object's user metadata): both version IDs or neither.
- * Version ID and digest formats are checked where every pin is (validatePin).
+ * Reads a pin from named fields (an event's `model`, or an object's user metadata): undefined when it names no
+ * version, else both version IDs and any digests, each in the format of the contract's RequestPinSchema.
  */
 export function requestPin (
   get: (field: string) => unknown, source: string, name: (field: keyof RequestPin) => string
 ): RequestPin | undefined {
-  const text = (field: keyof RequestPin): string | undefined => {
-    const v = get(name(field))
-    if (v === undefined || v === null) return undefined
-    if (typeof v !== 'string') throw new InvalidPinError(`${source}: ${name(field)} must be a string`)
-    return v
+  const fields = Object.keys(RequestPinSchema.properties) as Array<keyof RequestPin>
+  const pin: Record<string, unknown> = {}
+  for (const field of fields) {
+    const value = get(name(field))
+    if (value === undefined) continue
+    if (typeof value !== 'string') throw new InvalidPinError(`${source}: ${name(field)} must be a string`)
+    pin[field] = value
   }
-  const weightsVersionId = text('weightsVersionId')
-  const labelsVersionId = text('labelsVersionId')
-  if (weightsVersionId === undefined && labelsVersionId === undefined) {
-    if (text('weightsSha256') !== undefined || text('labelsSha256') !== undefined) {
-      throw new InvalidPinError(`${source}: a sha256 without the version IDs it belongs to`)
-    }
+  if (pin.weightsVersionId === undefined && pin.labelsVersionId === undefined) {
+    if (Object.keys(pin).length > 0) throw new InvalidPinError(`${source}: a sha256 without the version IDs it belongs to`)
     return undefined
   }
-  if (weightsVersionId === undefined || labelsVersionId === undefined) {
-    const missing = weightsVersionId === undefined ? name('weightsVersionId') : name('labelsVersionId')
+  if (pin.weightsVersionId === undefined || pin.labelsVersionId === undefined) {
+    const missing = name(pin.weightsVersionId === undefined ? 'weightsVersionId' : 'labelsVersionId')
     throw new InvalidPinError(`${source}: ${missing} is missing; a pin names both the weights and the labels version`)
   }
-  return { weightsVersionId, labelsVersionId, weightsSha256: text('weightsSha256'), labelsSha256: text('labelsSha256') }
+  const problem = fieldProblem(RequestPinSchema, pin, (field) => name(field as keyof RequestPin))
+  if (problem !== undefined) throw new InvalidPinError(`${source}: ${problem}`)
+  return pin as RequestPin
 }
 
 /** The pin an input object carries in its user metadata, if any. */
 export function metadataPin (metadata: Record<string, string>, object: string): RequestPin | undefined {
-  return requestPin((field) => metadata[field], `the metadata of ${object}`, (field) => METADATA_PIN[field])
+  return requestPin((field) => metadata[field], `the metadata of ${object}`, (field) => PIN_METADATA[field])
+}
+
+/** The fields of an S3 notification record (AWS's S3EventRecord) that the function reads. */
+type S3RecordFields = Pick<S3EventRecord, 'eventSource'> & Partial<Pick<S3EventRecord, 'eventName'>> & {
+  s3: { bucket: Pick<S3EventRecord['s3']['bucket'], 'name'>, object: Pick<S3EventRecord['s3']['object'], 'key' | 'versionId'> }
 }
 
 function parseRecords (records: unknown[]): S3ObjectRecord[] {
   if (records.length === 0) throw new UnknownEventError('the event has an empty Records list')
   return records.map((record, i) => {
-    if (!isObject(record) || record.eventSource !== 'aws:s3' || !isObject(record.s3)) {
-      const source = isObject(record) ? JSON.stringify(record.eventSource) : typeof record
-      throw new UnknownEventError(`Records[${i}] is not an S3 notification record (eventSource ${source}, expected "aws:s3")`)
-    }
-    const { bucket, object } = record.s3
-    if (!isObject(bucket) || typeof bucket.name !== 'string' || !isObject(object) || typeof object.key !== 'string') {
-      throw new UnknownEventError(`Records[${i}] has no s3.bucket.name or s3.object.key`)
-    }
+    const { eventName, s3: { bucket, object } } = s3Record(record, i)
     const versionId = typeof object.versionId === 'string' && object.versionId !== '' ? object.versionId : undefined
-    const eventName = typeof record.eventName === 'string' ? record.eventName : undefined
-    return { bucket: bucket.name, key: decodeKey(object.key), versionId, eventName }
+    return { bucket: bucket.name, key: decodeKey(object.key), versionId, eventName: typeof eventName === 'string' ? eventName : undefined }
   })
+}
+
+function s3Record (record: unknown, i: number): S3RecordFields {
+  if (!isObject(record) || record.eventSource !== 'aws:s3' || !isObject(record.s3)) {
+    const source = isObject(record) ? JSON.stringify(record.eventSource) : typeof record
+    throw new UnknownEventError(`Records[${i}] is not an S3 notification record (eventSource ${source}, expected "aws:s3")`)
+  }
+  const { bucket, object } = record.s3
+  if (!isObject(bucket) || typeof bucket.name !== 'string' || !isObject(object) || typeof object.key !== 'string') {
+    throw new UnknownEventError(`Records[${i}] has no s3.bucket.name or s3.object.key`)
+  }
+  return record as S3RecordFields
 }
 
 /** S3 URL-encodes keys in notifications, with spaces as '+'; a key that is not valid encoding is taken as it is. */

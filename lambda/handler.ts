@@ -1,69 +1,37 @@
 import { randomUUID } from 'node:crypto'
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { Context } from 'aws-lambda'
 import type { Logger } from 'pino'
 import { InferenceError, ModelNotPinnedError } from '../src/inference/errors.js'
-import { ModelCache, type CacheStats, type ModelLease } from '../src/inference/model-cache.js'
+import { ModelCache, type ModelLease } from '../src/inference/model-cache.js'
 import { loadModel, validatePin, type LoaderSettings } from '../src/inference/model-loader.js'
+import {
+  answerModelOf, type EnvironmentInfo, type InvokeAnswer, type S3NotificationAnswer, type S3RecordError,
+  type S3RecordOutcome, type S3RecordOutput, type WarmupAnswer,
+} from '../src/contract/invoke.js'
+import { DEFAULT_TOP_K } from '../src/contract/limits.js'
 import type { ModelPin } from '../src/contract/pin.js'
 import { MAX_IMAGE_BYTES, preprocessImage, type PreprocessSpec } from '../src/inference/preprocess.js'
 import { describeObject, latestVersionId, readObject } from '../src/inference/s3-objects.js'
-import { scores, topK, type Prediction } from '../src/inference/top-k.js'
+import { scores, topK } from '../src/inference/top-k.js'
 import type { HandlerConfig } from './config.js'
 import { metadataPin, parseEvent, type ImageSource, type RequestPin, type S3ObjectRecord } from './events.js'
 
-/** The part of Lambda's context object the handler uses. */
-export interface LambdaContext {
-  awsRequestId: string
-  functionName?: string
-  functionVersion?: string
-  getRemainingTimeInMillis?: () => number
-}
+/** The answers of the three event kinds, typed by the contract's schemas (`src/contract/invoke.ts`). */
+export type FunctionAnswer = InvokeAnswer | WarmupAnswer | S3NotificationAnswer
 
-export interface ModelRef {
-  bucket: string
-  weightsKey: string
-  weightsVersionId: string
-  labelsKey: string
-  labelsVersionId: string
-}
+// The names the tests and benchmarks read answers by.
+export type Classification = InvokeAnswer
+export type WarmupResult = WarmupAnswer
+export type S3EventResult = S3NotificationAnswer
+export type RecordOutcome = S3RecordOutcome
 
-export interface EnvironmentInfo {
-  /** Random, made once per execution environment (process). */
-  id: string
-  /** True only for the first invocation the environment serves. */
-  coldStart: boolean
-}
-
-/** The answer to a direct invoke; an S3 record's output object is this plus `input`. */
-export interface Classification {
-  predictions: Prediction[]
-  model: ModelRef
-  timings: { totalMs: number, imageMs: number, modelMs: number, preprocessMs: number, inferenceMs: number }
-  cache: CacheStats
-  environment: EnvironmentInfo
-}
-
-export interface WarmupResult {
-  warm: true
-  model: ModelRef
-  cache: CacheStats
-  environment: EnvironmentInfo
-}
-
-export interface RecordOutcome {
-  input: { bucket: string, key: string, versionId: string | null }
-  /** Key of the object written to OUTPUT_BUCKET (undefined when the record was skipped). */
-  output: string | undefined
-  /** Error code when the record's input was bad. */
-  error?: string
-  skipped?: string
-}
-
-export interface S3EventResult {
-  records: RecordOutcome[]
-}
-
-export type InferenceHandler = (event: unknown, context: LambdaContext) => Promise<Classification | WarmupResult | S3EventResult>
+/**
+ * Lambda may deliver any JSON, so the event is `unknown` until parseEvent has told a direct invocation, an S3Event
+ * and a ScheduledEvent (or `{"warmup": true}`) apart. Of Lambda's Context only the request id is read, so it is
+ * all a caller (a test, a benchmark) must give.
+ */
+export type InferenceHandler = (event: unknown, context: Pick<Context, 'awsRequestId'> & Partial<Context>) => Promise<FunctionAnswer>
 
 export interface HandlerDeps {
   s3: S3Client
@@ -80,9 +48,9 @@ export function loaderSettings (config: HandlerConfig): LoaderSettings {
 }
 
 /**
- * The inference function: a short dispatch over direct invokes, S3 notifications and warm-ups. Everything that must survive
- * between warm invocations (S3 client, model cache, environment id) lives in the closure, which the module creates
- * once per process.
+ * The inference function: a short dispatch over the three event kinds (the README's "Events and responses").
+ * Everything that must survive between warm invocations (S3 client, model cache, environment id) lives in the
+ * closure, which the module creates once per process.
  */
 export function createHandler (config: HandlerConfig, deps: HandlerDeps): InferenceHandler {
   const { s3 } = deps
@@ -120,8 +88,15 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     return await readObject(s3, source, MAX_IMAGE_BYTES)
   }
 
-  /** Runs one image through a leased model. */
-  async function classify (lease: ModelLease, image: Buffer, k: number): Promise<{ predictions: Prediction[], preprocessMs: number, inferenceMs: number }> {
+  /**
+   * Runs one image through a leased model and builds the answer: what a direct invocation returns, and the body of
+   * an S3 record's output. `started` is when the request began; reading the image and acquiring the model took
+   * `imageMs` and `modelMs` of it.
+   */
+  async function classify (
+    lease: ModelLease, pin: ModelPin, image: Buffer, k: number,
+    times: { started: number, imageMs: number, modelMs: number }, environment: EnvironmentInfo
+  ): Promise<InvokeAnswer> {
     const { classifier, labels } = lease.model
     const size = classifier.inputSize ?? config.image.size
     const spec: PreprocessSpec = {
@@ -130,15 +105,28 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
       mean: config.image.mean,
       std: config.image.std,
     }
-    const started = performance.now()
+    const preprocessStarted = performance.now()
     const input = await preprocessImage(image, spec)
     const preprocessed = performance.now()
     const output = await classifier.run(input, size)
     const predictions = topK(scores(output), labels, k)
-    return { predictions, preprocessMs: preprocessed - started, inferenceMs: performance.now() - preprocessed }
+    const inferred = performance.now()
+    return {
+      predictions,
+      model: answerModelOf(pin),
+      timings: {
+        totalMs: round(inferred - times.started),
+        imageMs: round(times.imageMs),
+        modelMs: round(times.modelMs),
+        preprocessMs: round(preprocessed - preprocessStarted),
+        inferenceMs: round(inferred - preprocessed),
+      },
+      cache: cache.stats(),
+      environment,
+    }
   }
 
-  async function direct (image: ImageSource, requestPin: RequestPin | undefined, k: number, log: Logger, environment: EnvironmentInfo): Promise<Classification> {
+  async function direct (image: ImageSource, requestPin: RequestPin | undefined, k: number, log: Logger, environment: EnvironmentInfo): Promise<InvokeAnswer> {
     const started = performance.now()
     const pin = await resolvePin(requestPin, 'the event\'s model')
     const plog = log.child(pinFields(pin))
@@ -151,20 +139,7 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     const lease = leased.value.value
     try {
       if (read.status === 'rejected') throw read.reason
-      const result = await classify(lease, read.value.value.bytes, k)
-      const body: Classification = {
-        predictions: result.predictions,
-        model: modelRef(pin),
-        timings: {
-          totalMs: round(performance.now() - started),
-          imageMs: round(read.value.ms),
-          modelMs: round(leased.value.ms),
-          preprocessMs: round(result.preprocessMs),
-          inferenceMs: round(result.inferenceMs),
-        },
-        cache: cache.stats(),
-        environment,
-      }
+      const body = await classify(lease, pin, read.value.value.bytes, k, { started, imageMs: read.value.ms, modelMs: leased.value.ms }, environment)
       plog.info({ top: body.predictions[0], cacheHit: lease.hit, timings: body.timings }, 'classified')
       return body
     } finally {
@@ -172,7 +147,7 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     }
   }
 
-  async function record (rec: S3ObjectRecord, log: Logger, environment: EnvironmentInfo): Promise<RecordOutcome> {
+  async function record (rec: S3ObjectRecord, log: Logger, environment: EnvironmentInfo): Promise<S3RecordOutcome> {
     const input = { bucket: rec.bucket, key: rec.key, versionId: rec.versionId ?? null }
     const outputKey = `${config.outputPrefix}${rec.key}`
     if (rec.eventName !== undefined && !rec.eventName.startsWith('ObjectCreated:')) {
@@ -192,21 +167,8 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
       const plog = rlog.child(pinFields(pin))
       const { value: lease, ms: modelMs } = await timed(cache.acquire(pin, plog))
       try {
-        const result = await classify(lease, object.bytes, 5)
-        const body = {
-          predictions: result.predictions,
-          model: modelRef(pin),
-          timings: {
-            totalMs: round(performance.now() - started),
-            imageMs: round(imageMs),
-            modelMs: round(modelMs),
-            preprocessMs: round(result.preprocessMs),
-            inferenceMs: round(result.inferenceMs),
-          },
-          cache: cache.stats(),
-          environment,
-          input,
-        }
+        const answer = await classify(lease, pin, object.bytes, DEFAULT_TOP_K, { started, imageMs, modelMs }, environment)
+        const body: S3RecordOutput = { ...answer, input }
         await putJson(`${outputKey}.json`, body)
         plog.info({ top: body.predictions[0], output: `${outputKey}.json` }, 'classified record')
         return { input, output: `${outputKey}.json` }
@@ -215,7 +177,8 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
       }
     } catch (error) {
       if (!(error instanceof InferenceError)) throw error
-      await putJson(`${outputKey}.error.json`, { error: { code: error.code, message: error.message }, input })
+      const body: S3RecordError = { error: { code: error.code, message: error.message }, input }
+      await putJson(`${outputKey}.error.json`, body)
       rlog.warn({ code: error.code, message: error.message, output: `${outputKey}.error.json` }, 'record failed')
       return { input, output: `${outputKey}.error.json`, error: error.code }
     }
@@ -227,13 +190,13 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     }))
   }
 
-  async function warmup (log: Logger, environment: EnvironmentInfo): Promise<WarmupResult> {
+  async function warmup (log: Logger, environment: EnvironmentInfo): Promise<WarmupAnswer> {
     const pin = await resolvePin(undefined, 'the configuration')
     const plog = log.child(pinFields(pin))
     const lease = await cache.acquire(pin, plog)
     lease.release()
     plog.info({ cacheHit: lease.hit }, 'warm')
-    return { warm: true, model: modelRef(pin), cache: cache.stats(), environment }
+    return { warm: true, model: answerModelOf(pin), cache: cache.stats(), environment }
   }
 
   return async (event, context) => {
@@ -252,7 +215,7 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
           const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
           // Every other record has been written; throwing makes Lambda retry the event, and rewriting is idempotent.
           if (failed !== undefined) throw failed.reason
-          return { records: settled.map((s) => (s as PromiseFulfilledResult<RecordOutcome>).value) }
+          return { records: settled.map((s) => (s as PromiseFulfilledResult<S3RecordOutcome>).value) }
         }
       }
     } catch (error) {
@@ -264,16 +227,6 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
       }
       throw error
     }
-  }
-}
-
-function modelRef (pin: ModelPin): ModelRef {
-  return {
-    bucket: pin.bucket,
-    weightsKey: pin.weightsKey,
-    weightsVersionId: pin.weightsVersionId,
-    labelsKey: pin.labelsKey,
-    labelsVersionId: pin.labelsVersionId,
   }
 }
 

@@ -16,6 +16,8 @@ export const MAX_TOP_K = 1000
 
 /** S3 answers at most 1,000 entries per ListObjectVersions page, so a page of the API cannot be larger. */
 export const MAX_LIST_LIMIT = 1000
+/** A page of S3 versions when the caller names no limit: a screenful, and one S3 request. */
+export const DEFAULT_LIST_LIMIT = 100
 
 /** S3 object keys are at most 1,024 bytes of UTF-8 (S3's documented limit). */
 export const MAX_KEY_BYTES = 1024
@@ -34,3 +36,12 @@ export function isCanaryWeight (weight: unknown): weight is number {
 
 /** Actors (token names) recorded in the history: a name, not a document. */
 export const MAX_ACTOR_LENGTH = 200
+
+/** Token names become actors: kept well inside MAX_ACTOR_LENGTH so a name always fits the history. */
+export const MAX_TOKEN_NAME_LENGTH = 100
+
+/** Lambda's FunctionName parameter takes a name or a full ARN of at most 170 characters (Lambda API reference). */
+export const MAX_FUNCTION_NAME_LENGTH = 170
+
+/** Lambda alias names are 1 to 128 characters (Lambda API reference, CreateAlias). */
+export const MAX_FUNCTION_ALIAS_LENGTH = 128

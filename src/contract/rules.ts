@@ -38,3 +38,16 @@ export const SHA256_RULE = '64 lowercase hex digits'
 export function isSha256 (value: unknown): value is string {
   return typeof value === 'string' && SHA256.test(value)
 }
+
+/**
+ * An S3 bucket name as modelpin accepts it: S3's legacy rules (3 to 255 letters, digits, `.`, `_`, `-`, still valid
+ * for old us-east-1 buckets), so no bucket S3 serves is refused; S3 itself refuses the names it does not know.
+ */
+export const BUCKET_NAME_PATTERN = '^[A-Za-z0-9._-]{3,255}$'
+const BUCKET_NAME = new RegExp(BUCKET_NAME_PATTERN)
+export const BUCKET_NAME_RULE = 'an S3 bucket name (3 to 255 letters, digits, ".", "_" or "-")'
+
+/** True when `value` can be an S3 bucket name. */
+export function isBucketName (value: unknown): value is string {
+  return typeof value === 'string' && BUCKET_NAME.test(value)
+}

@@ -4,6 +4,7 @@ import { ChecksumMismatchError, InvalidPinError } from './errors.js'
 import { parseLabels } from './labels.js'
 import { PREFAULT_PER_WEIGHTS_BYTE, startPrefault, type Prefault } from './memory-prefault.js'
 import type { ModelPin } from '../contract/pin.js'
+import { isSha256, isVersionId, SHA256_RULE, VERSION_ID_RULE } from '../contract/rules.js'
 import { DEFAULT_PARALLEL_READ, describeObject, readVersion, type ParallelReadOptions, type VersionBytes } from './s3-objects.js'
 
 /** A model in memory: the session, its labels, and exactly which S3 versions (and bytes) it came from. */
@@ -37,20 +38,17 @@ export const DEFAULT_LOADER_SETTINGS: LoaderSettings = {
   prefault: false,
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/
-const VERSION_ID = /^[\x21-\x7e]{1,1024}$/
-
 /** Checks a pin's shape: version IDs present and printable, digests 64 lowercase hex digits when given. */
 export function validatePin (pin: ModelPin, source: string): ModelPin {
   for (const field of ['weightsVersionId', 'labelsVersionId'] as const) {
-    if (typeof pin[field] !== 'string' || !VERSION_ID.test(pin[field])) {
-      throw new InvalidPinError(`${source}: ${field} must be an S3 VersionId (1-1024 printable characters), got ${JSON.stringify(pin[field])}`)
+    if (!isVersionId(pin[field])) {
+      throw new InvalidPinError(`${source}: ${field} must be ${VERSION_ID_RULE}, got ${JSON.stringify(pin[field])}`)
     }
   }
   for (const field of ['weightsSha256', 'labelsSha256'] as const) {
     const value = pin[field]
-    if (value !== undefined && (typeof value !== 'string' || !SHA256_HEX.test(value))) {
-      throw new InvalidPinError(`${source}: ${field} must be 64 lowercase hex digits, got ${JSON.stringify(value)}`)
+    if (value !== undefined && !isSha256(value)) {
+      throw new InvalidPinError(`${source}: ${field} must be ${SHA256_RULE}, got ${JSON.stringify(value)}`)
     }
   }
   return pin

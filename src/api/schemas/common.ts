@@ -1,4 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
+import { NAME_PATTERN, NAME_RULE } from '../../contract/rules.js'
+import { NameSchema } from '../../contract/schemas.js'
 import { ERROR_CODES } from '../errors.js'
 
 /** The one error shape of the API: `{"error": {"code", "message"}}`, with a code of the README's error table. */
@@ -31,15 +33,11 @@ export function errorResponses (...statuses: number[]): Record<number, TSchema> 
 }
 
 /**
- * Model and alias names in paths: the registry's rule (`isValidName`: lowercase letters, digits, `.`, `_`, `-`,
- * starting with a letter or digit, no `..`, at most 63 characters) restated as a pattern for the OpenAPI document,
- * so `/`, `..` and control characters are refused before any work is done. A test keeps the two in agreement.
+ * Model and alias names in paths and bodies: the contract's name rule (src/contract/rules.ts), so `/`, `..` and
+ * control characters are refused before any work is done.
  */
-export const NAME_PATTERN = '^(?!.*\\.\\.)[a-z0-9][a-z0-9._-]{0,62}$'
-
-export const ModelNameSchema = Type.String({ pattern: NAME_PATTERN, description: 'model name' })
-export const AliasNameSchema = Type.String({ pattern: NAME_PATTERN, description: 'alias name, e.g. production' })
+export { NAME_PATTERN }
+export const ModelNameSchema = Type.With(NameSchema, { description: `model name: ${NAME_RULE}` })
+export const AliasNameSchema = Type.With(NameSchema, { description: `alias name, e.g. production: ${NAME_RULE}` })
 export const ReleaseNumberSchema = Type.Integer({ minimum: 1, description: 'release number (1, 2, ... per model)' })
-export const VersionIdSchema = Type.String({ minLength: 1, maxLength: 1024, description: 'an S3 VersionId' })
-export const Sha256Schema = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex sha256' })
 export const TimestampSchema = Type.String({ format: 'date-time' })

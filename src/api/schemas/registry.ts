@@ -1,20 +1,15 @@
 import { Type, type Static } from 'typebox'
 import type { ArtifactKind, HistoryAction, HistoryOutcome, Role } from '../../registry/model.js'
-import {
-  AliasNameSchema, ModelNameSchema, ReleaseNumberSchema, Sha256Schema, TimestampSchema, VersionIdSchema,
-} from './common.js'
+import { BucketNameSchema, ObjectKeySchema, Sha256Schema } from '../../contract/schemas.js'
+import { AliasNameSchema, ModelNameSchema, ReleaseNumberSchema, TimestampSchema } from './common.js'
 
 /** The registry's objects as the API shows them (the shapes of src/registry/model.ts). */
 
-// loose on purpose: S3 decides what a bucket name may be (legacy buckets break today's rules); only what can never
-// be part of one is refused here
-export const BucketNameSchema = Type.String({ maxLength: 255, pattern: '^[A-Za-z0-9._-]+$', description: 'S3 bucket' })
-export const ObjectKeySchema = Type.String({ minLength: 1, maxLength: 1024, description: 'S3 object key' })
 export const S3LocationSchema = Type.Object({ bucket: BucketNameSchema, key: ObjectKeySchema }, { additionalProperties: false })
 export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('promoter'), Type.Literal('admin')])
 export const ArtifactKindSchema = Type.Union([Type.Literal('weights'), Type.Literal('labels')])
 
-/** The S3 versions a request or a Lambda version is pinned to (src/inference/pin.ts). */
+/** The S3 versions a request or a Lambda version is pinned to (src/contract/pin.ts). */
 export const PinSchema = Type.Object({
   bucket: Type.String(),
   weightsKey: Type.String(),
@@ -80,7 +75,6 @@ export const ModelParamsSchema = Type.Object({ model: ModelNameSchema })
 export const ArtifactParamsSchema = Type.Object({ model: ModelNameSchema, kind: ArtifactKindSchema })
 export const ReleaseParamsSchema = Type.Object({ model: ModelNameSchema, number: ReleaseNumberSchema })
 export const AliasParamsSchema = Type.Object({ model: ModelNameSchema, alias: AliasNameSchema })
-export { VersionIdSchema }
 
 export type ModelParams = Static<typeof ModelParamsSchema>
 export type ArtifactParams = Static<typeof ArtifactParamsSchema>

@@ -1,6 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
+import {
+  DEFAULT_HISTORY_LIMIT, MAX_CANARY_WEIGHT_EXCLUSIVE, MAX_HISTORY_LIMIT, MAX_TEXT_LENGTH, MIN_CANARY_WEIGHT_EXCLUSIVE,
+} from '../../../contract/limits.js'
 import type { Alias } from '../../../registry/model.js'
 import { ApiError } from '../../errors.js'
 import { actorOf } from '../../plugins/app/auth.js'
@@ -42,7 +45,7 @@ export const AliasViewSchema = Type.Object({
   liveError: Type.Optional(Type.String({ description: 'why Lambda could not be read (live is then null)' })),
 })
 
-const ReasonSchema = Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()], { description: 'why; recorded in the history' }))
+const ReasonSchema = Type.Optional(Type.Union([Type.String({ maxLength: MAX_TEXT_LENGTH }), Type.Null()], { description: 'why; recorded in the history' }))
 
 export const PromoteBodySchema = Type.Object({ release: ReleaseNumberSchema, reason: ReasonSchema }, { additionalProperties: false })
 export const RollbackBodySchema = Type.Object({
@@ -51,7 +54,7 @@ export const RollbackBodySchema = Type.Object({
 }, { additionalProperties: false })
 export const CanaryBodySchema = Type.Object({
   release: ReleaseNumberSchema,
-  weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'share of traffic to the candidate' }),
+  weight: Type.Number({ exclusiveMinimum: MIN_CANARY_WEIGHT_EXCLUSIVE, exclusiveMaximum: MAX_CANARY_WEIGHT_EXCLUSIVE, description: 'share of traffic to the candidate' }),
   reason: ReasonSchema,
 }, { additionalProperties: false })
 export const CanaryStepBodySchema = Type.Union([
@@ -59,7 +62,7 @@ export const CanaryStepBodySchema = Type.Union([
   Type.Null(),
 ])
 export const HistoryQuerySchema = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 100' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT, description: `default ${DEFAULT_HISTORY_LIMIT}` })),
 }, { additionalProperties: false })
 export const HistorySchema = Type.Object({ history: Type.Array(HistoryEntrySchema, { description: 'newest first' }) })
 

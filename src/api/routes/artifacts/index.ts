@@ -1,13 +1,14 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { MAX_LIST_LIMIT } from '../../../registry/artifact-store.js'
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '../../../contract/limits.js'
+import { Sha256Schema } from '../../../contract/schemas.js'
 import { ApiError } from '../../errors.js'
-import { errorResponses, Sha256Schema } from '../../schemas/common.js'
+import { errorResponses } from '../../schemas/common.js'
 import { ArtifactParamsSchema, ArtifactVersionSchema } from '../../schemas/registry.js'
 
 export const ListVersionsQuerySchema = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIST_LIMIT, default: 100, description: 'entries per page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT, description: 'entries per page' })),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'the `nextCursor` of the previous page' })),
 }, { additionalProperties: false })
 export type ListVersionsQuery = Static<typeof ListVersionsQuerySchema>

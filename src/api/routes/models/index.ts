@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
+import { MAX_FUNCTION_ALIAS_LENGTH, MAX_FUNCTION_NAME_LENGTH, MAX_GATE_IMAGES } from '../../../contract/limits.js'
+import { BucketNameSchema, ObjectKeySchema } from '../../../contract/schemas.js'
 import { actorOf } from '../../plugins/app/auth.js'
 import { AliasNameSchema, errorResponses, ModelNameSchema } from '../../schemas/common.js'
-import { BucketNameSchema, ModelParamsSchema, ModelSchema, ObjectKeySchema, S3LocationSchema } from '../../schemas/registry.js'
+import { ModelParamsSchema, ModelSchema, S3LocationSchema } from '../../schemas/registry.js'
 
 // The registry validates each field (names, keys, function and alias patterns); the schemas here give types and
 // bounds for the OpenAPI document without restating its rules.
@@ -10,10 +12,10 @@ const modelFields = {
   bucket: BucketNameSchema,
   weightsKey: ObjectKeySchema,
   labelsKey: ObjectKeySchema,
-  functionName: Type.Union([Type.String({ minLength: 1, maxLength: 170, description: 'Lambda function name or ARN' }), Type.Null()], { description: 'omit or null for a registry-only model' }),
-  functionAlias: Type.String({ minLength: 1, maxLength: 128, description: 'Lambda alias name' }),
+  functionName: Type.Union([Type.String({ minLength: 1, maxLength: MAX_FUNCTION_NAME_LENGTH, description: 'Lambda function name or ARN' }), Type.Null()], { description: 'omit or null for a registry-only model' }),
+  functionAlias: Type.String({ minLength: 1, maxLength: MAX_FUNCTION_ALIAS_LENGTH, description: 'Lambda alias name' }),
   deployAlias: AliasNameSchema,
-  gateImages: Type.Array(S3LocationSchema, { maxItems: 20 }),
+  gateImages: Type.Array(S3LocationSchema, { maxItems: MAX_GATE_IMAGES }),
 }
 
 export const CreateModelBodySchema = Type.Object({

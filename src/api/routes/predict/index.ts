@@ -1,19 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
+import { InlineImageSchema, InvokeAnswerSchema, S3ImageSchema, type InvokeAnswer } from '../../../contract/invoke.js'
+import { DEFAULT_TOP_K } from '../../../contract/limits.js'
+import { TopKSchema } from '../../../contract/schemas.js'
 import { AliasNameSchema, errorResponses, ReleaseNumberSchema } from '../../schemas/common.js'
-import { BucketNameSchema, ModelParamsSchema, ObjectKeySchema } from '../../schemas/registry.js'
+import { ModelParamsSchema } from '../../schemas/registry.js'
 
 /** Lambda's synchronous invocation payload limit is 6 MB, so a larger inline image could never reach the function. */
 const PREDICT_BODY_LIMIT_BYTES = 6 * 1024 * 1024
 
+/** The image of the function's event, refused here when it has fields the function would ignore or no bytes. */
 export const PredictImageSchema = Type.Union([
+  Type.Object(S3ImageSchema.properties, { additionalProperties: false, description: 'an image in S3 (at a version if given)' }),
   Type.Object({
-    bucket: BucketNameSchema,
-    key: ObjectKeySchema,
-    versionId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-  }, { additionalProperties: false, description: 'an image in S3 (at a version if given)' }),
-  Type.Object({
-    base64: Type.String({ minLength: 1, description: 'the image bytes, base64-encoded' }),
+    base64: Type.With(InlineImageSchema.properties.base64, { minLength: 1 }),
   }, { additionalProperties: false, description: 'an inline image' }),
 ])
 
@@ -21,18 +21,9 @@ export const PredictBodySchema = Type.Object({
   image: PredictImageSchema,
   release: Type.Optional(ReleaseNumberSchema),
   alias: Type.Optional(AliasNameSchema),
-  topK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 5' })),
+  topK: Type.Optional(Type.With(TopKSchema, { description: `default ${DEFAULT_TOP_K}` })),
 }, { additionalProperties: false })
 export type PredictBody = Static<typeof PredictBodySchema>
-
-/** The function's answer to a direct invoke (predictions, model, timings, cache, environment), passed through as it comes. */
-export const PredictionSchema = Type.Object({
-  predictions: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), label: Type.String(), score: Type.Number() }))),
-  model: Type.Optional(Type.Object({}, { additionalProperties: true })),
-  timings: Type.Optional(Type.Object({}, { additionalProperties: true })),
-  cache: Type.Optional(Type.Object({}, { additionalProperties: true })),
-  environment: Type.Optional(Type.Object({}, { additionalProperties: true })),
-}, { additionalProperties: true })
 
 /** One prediction with any release, without moving anything. */
 const predictRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -45,11 +36,11 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'The function is invoked with that release\'s pins in the event; its answer is returned as is.',
       params: ModelParamsSchema,
       body: PredictBodySchema,
-      response: { 200: PredictionSchema, ...errorResponses(400, 401, 403, 404, 422, 502) },
+      response: { 200: InvokeAnswerSchema, ...errorResponses(400, 401, 403, 404, 422, 502) },
     },
   }, async (request) => {
     const { image, release, alias, topK } = request.body
-    return await fastify.registry.predict(request.params.model, { image, release, alias, topK }) as Static<typeof PredictionSchema>
+    return await fastify.registry.predict(request.params.model, { image, release, alias, topK }) as InvokeAnswer
   })
 }
 

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
+import { MAX_TOKEN_NAME_LENGTH } from '../../../contract/limits.js'
 import { errorResponses } from '../../schemas/common.js'
 import { RoleSchema } from '../../schemas/registry.js'
 
 export const MintTokenBodySchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100, description: 'who holds the token; recorded as the actor of their moves' }),
+  name: Type.String({ minLength: 1, maxLength: MAX_TOKEN_NAME_LENGTH, description: 'who holds the token; recorded as the actor of their moves' }),
   role: RoleSchema,
 }, { additionalProperties: false })
 export type MintTokenBody = Static<typeof MintTokenBodySchema>
