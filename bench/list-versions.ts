@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import { startApiServer } from '../src/api/server.js'
-import { MAX_LIST_LIMIT } from '../src/registry/artifact-store.js'
+import { MAX_LIST_LIMIT } from '../src/contract/limits.js'
 import { removeBucket } from '../test/helpers/s3.js'
 import { printWhenRunDirectly } from './lib/run-directly.js'
 

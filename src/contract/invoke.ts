@@ -5,6 +5,7 @@
  * so a change here is a change of the contract the README's "Events and responses" describes.
  */
 import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
 import type { ModelPin } from './pin.js'
 import { BucketNameSchema, ObjectKeySchema, Sha256Schema, TopKSchema, VersionIdSchema } from './schemas.js'
 
@@ -31,7 +32,7 @@ export const PIN_METADATA = {
 } as const satisfies Record<keyof RequestPin, string>
 
 /** The event's pin fields for `pin`: its version IDs, and its digests when it has them. */
-export function eventPinOf (pin: ModelPin): RequestPin {
+export function eventPinOf (pin: Pick<ModelPin, 'weightsVersionId' | 'labelsVersionId' | 'weightsSha256' | 'labelsSha256'>): RequestPin {
   return {
     weightsVersionId: pin.weightsVersionId,
     labelsVersionId: pin.labelsVersionId,
@@ -52,6 +53,8 @@ export const InlineImageSchema = Type.Object({
 
 export const InvokeImageSchema = Type.Union([InlineImageSchema, S3ImageSchema])
 export type InvokeImage = Static<typeof InvokeImageSchema>
+/** True when `value` is an image a direct invoke accepts (S3 location or inline bytes). */
+export const isInvokeImage = (value: unknown): value is InvokeImage => Value.Check(InvokeImageSchema, value)
 
 /** A direct invocation: one image, classified with `model`'s versions if given, else the configuration's. */
 export const InvokeEventSchema = Type.Object({

@@ -10,6 +10,8 @@ import {
   type DeleteMarkerEntry, type ObjectVersion, type S3Client,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
+import { MAX_LIST_LIMIT } from '../contract/limits.js'
+import { isSha256 } from '../contract/rules.js'
 import { classifyS3Error, httpStatusOf, isNotFound } from '../aws/s3-errors.js'
 import { BucketNotFoundError, InvalidInputError, VersionNotFoundError } from './errors.js'
 import type { ArtifactVersion, S3Location } from './model.js'
@@ -56,8 +58,7 @@ export interface S3ArtifactStoreOptions {
 
 /** The user metadata key that carries an object's sha256 (`x-amz-meta-sha256`). */
 export const SHA256_METADATA_KEY = 'sha256'
-/** S3 refuses more than 1,000 entries in one listing page. */
-export const MAX_LIST_LIMIT = 1000
+/** S3's smallest part (all but the last) of a multipart upload. */
 const S3_MIN_PART_BYTES = 5 * 1024 * 1024
 /** S3 accepts at most 10,000 parts in one multipart upload. */
 const S3_MAX_PARTS = 10_000
@@ -68,7 +69,6 @@ const S3_MAX_PUT_BYTES = 5 * 1024 ** 3
  * 16 MiB parts a multipart upload measured about 95 MB of RSS growth here, whatever the object's size.
  */
 const MULTIPART_QUEUE_SIZE = 4
-const SHA256_HEX = /^[0-9a-f]{64}$/
 
 /** The ArtifactStore over S3 (AWS or radosgw: endpoint, path style and checksums come from the client). */
 export class S3ArtifactStore implements ArtifactStore {
@@ -296,7 +296,7 @@ function decodeCursor (cursor: string, key: string): Cursor {
 
 function sha256FromMetadata (metadata: Record<string, string> | undefined): string | null {
   const value = metadata?.[SHA256_METADATA_KEY]?.trim().toLowerCase()
-  return value !== undefined && SHA256_HEX.test(value) ? value : null
+  return isSha256(value) ? value : null
 }
 
 function unquote (etag: string | undefined): string | null {

@@ -1,3 +1,4 @@
+import { isInvokeImage } from '../contract/invoke.js'
 import { DEFAULT_TOP_K } from '../contract/limits.js'
 import { servingAlias } from './aliases.js'
 import type { RegistryContext } from './context.js'
@@ -19,7 +20,8 @@ export async function predict (
 ): Promise<unknown> {
   const found = await getModel(ctx, model)
   checkObject(input, 'the prediction request')
-  if (input.image === null || typeof input.image !== 'object') {
+  const image = input.image
+  if (!isInvokeImage(image)) {
     throw new InvalidInputError('image must be {bucket, key, versionId?} or {base64}')
   }
   checkTopK(input.topK)
@@ -38,7 +40,7 @@ export async function predict (
   const target = { functionName: found.functionName, functionAlias: found.functionAlias }
   let result
   try {
-    result = await deployer.invoke(target, directInvokeEvent(input.image, release, input.topK ?? DEFAULT_TOP_K))
+    result = await deployer.invoke(target, directInvokeEvent(image, release, input.topK ?? DEFAULT_TOP_K))
   } catch (error) {
     if (error instanceof DeployStepError) throw new DeployFailedError(error.step, `Lambda failed at ${error.step}: ${error.message}`, { cause: error })
     throw error
