@@ -1,4 +1,4 @@
-import type { ApiClient, ApiResponse } from './api-client.js'
+import type { AdminApiClient, AdminApiResponse } from '../client/admin-api.js'
 import { UsageError } from './errors.js'
 
 /** What `main` is given: the process's streams and surroundings, passed in so tests can run it in-process. */
@@ -10,7 +10,7 @@ export interface CliIo {
 }
 
 export interface CommandContext {
-  client: ApiClient
+  client: AdminApiClient
   io: CliIo
   /** `--json`: stdout carries exactly the API's JSON body and nothing else */
   json: boolean
@@ -48,7 +48,7 @@ export function defineCommand<Args> (command: Command<Args>): Command<Args> {
 }
 
 /** Prints a successful answer: the body as received with `--json`, else what `human` renders. */
-export function printResult (context: CommandContext, response: ApiResponse, human: (body: unknown) => string): void {
+export function printResult (context: CommandContext, response: AdminApiResponse, human: (body: unknown) => string): void {
   if (context.json) {
     context.io.stdout.write(response.text.endsWith('\n') ? response.text : response.text + '\n')
   } else {

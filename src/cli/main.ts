@@ -1,7 +1,8 @@
-import { ApiClient } from './api-client.js'
+import { AdminApiClient } from '../client/admin-api.js'
+import { ApiError, ApiUnreachableError, InvalidRequestError, UnexpectedResponseError } from '../client/errors.js'
 import type { CliIo } from './command.js'
 import { parseCommandLine } from './command-line.js'
-import { ApiError, ApiUnreachableError, UnexpectedResponseError, UsageError } from './errors.js'
+import { UsageError } from './errors.js'
 import { EXIT_CODES, exitCodeForStatus } from './exit-codes.js'
 import { resolveSettings } from './settings.js'
 import { commandUsage, mainUsage } from './usage.js'
@@ -21,7 +22,7 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
       return EXIT_CODES.ok
     }
     const settings = await resolveSettings(commandLine.global, io.env, io.cwd)
-    const client = new ApiClient({
+    const client = new AdminApiClient({
       baseUrl: settings.apiUrl, baseUrlSource: settings.apiUrlSource, token: settings.token,
     })
     await commandLine.command.run({ client, io, json: commandLine.global.json }, commandLine.args)
@@ -35,6 +36,10 @@ function report (error: unknown, io: CliIo): number {
   if (error instanceof UsageError) {
     const help = error.command === undefined ? 'modelpin --help' : `modelpin ${error.command} --help`
     io.stderr.write(`error: usage: ${error.message} (see ${help})\n`)
+    return EXIT_CODES.usage
+  }
+  if (error instanceof InvalidRequestError) {
+    io.stderr.write(`error: usage: ${error.message}\n`)
     return EXIT_CODES.usage
   }
   if (error instanceof ApiError) {
