@@ -1,13 +1,18 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda'
-import { ApiClient, type Stack } from '../../src/local/stack.js'
+import { AdminApiClient, type HttpMethod } from '../../src/client/admin-api.js'
+import type { Stack } from '../../src/local/stack.js'
+import { v1Target } from './admin-api-target.js'
 
 /** What a release looks like over the admin API (the fields these tests read). */
 export interface ApiRelease { number: number, weightsVersionId: string, labelsVersionId: string }
 
 /** An admin API call with the stack's admin token; throws with the answer when the status is not the expected one. */
-export async function api (stack: Stack, method: string, path: string, body?: unknown, expect = [200, 201]): Promise<any> {
-  return (await new ApiClient(stack.info.endpoints.api, stack.token).request(method, path, body, expect)).body
+export async function api (stack: Stack, method: HttpMethod, path: string, body?: unknown, expect = [200, 201]): Promise<any> {
+  const client = new AdminApiClient({ baseUrl: stack.info.endpoints.api, token: stack.token })
+  const answer = await client.request({ method, ...v1Target(path), json: body })
+  if (!expect.includes(answer.status)) throw new Error(`${method} ${path} answered ${answer.status}: ${answer.text}`)
+  return answer.body ?? null
 }
 
 /** The release the stack's model serves on its deploy alias, read from the API, and the Lambda version behind it. */
