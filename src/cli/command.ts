@@ -18,6 +18,8 @@ export interface CommandContext {
 
 export interface OptionSpec {
   type: 'string' | 'boolean'
+  /** may be given more than once; its value is then the list of every value given */
+  multiple?: boolean
   /** the placeholder in the help text: `--limit <n>` */
   value?: string
   description: string
@@ -26,7 +28,7 @@ export interface OptionSpec {
 /** A command's positionals and option values after util.parseArgs, before the command checks them. */
 export interface RawArguments {
   positionals: string[]
-  values: Record<string, string | boolean | undefined>
+  values: Record<string, string | string[] | boolean | undefined>
 }
 
 export interface Command<Args> {
@@ -77,6 +79,14 @@ export function stringOption (raw: RawArguments, name: string): string | undefin
   if (typeof value !== 'string') return undefined
   if (value === '') throw new UsageError(`--${name} is empty`)
   return value
+}
+
+/** Every value of a repeatable option (`multiple: true`), in the order given; none is empty. */
+export function stringListOption (raw: RawArguments, name: string): string[] {
+  const value = raw.values[name]
+  const values = Array.isArray(value) ? value : typeof value === 'string' ? [value] : []
+  if (values.includes('')) throw new UsageError(`--${name} is empty`)
+  return values
 }
 
 export function booleanOption (raw: RawArguments, name: string): boolean {

@@ -33,13 +33,11 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
 }
 
 function report (error: unknown, io: CliIo): number {
+  // a name no URL can carry (`.`, `..`) is found by the client, but it is the command line's fault all the same
+  if (error instanceof InvalidRequestError) error = new UsageError(error.message)
   if (error instanceof UsageError) {
     const help = error.command === undefined ? 'modelpin --help' : `modelpin ${error.command} --help`
     io.stderr.write(`error: usage: ${error.message} (see ${help})\n`)
-    return EXIT_CODES.usage
-  }
-  if (error instanceof InvalidRequestError) {
-    io.stderr.write(`error: usage: ${error.message}\n`)
     return EXIT_CODES.usage
   }
   if (error instanceof ApiError) {
