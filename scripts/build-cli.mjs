@@ -16,7 +16,7 @@ export const CLI_ENTRY = resolve(root, 'src/cli/main.ts')
 export const CLI_OUTFILE = resolve(root, 'dist/cli/main.mjs')
 const SELF = fileURLToPath(import.meta.url)
 
-/** esbuild is a dev dependency: an install without dev dependencies has none, and the CLI then runs through tsx. */
+/** esbuild cannot be loaded (it is a dev dependency, and tsx's); bin/modelpin.js then runs the sources through tsx. */
 export class BundlerUnavailableError extends Error {
   constructor (cause) {
     super('esbuild is not installed, so the CLI cannot be bundled', { cause })
@@ -28,7 +28,7 @@ export class BundlerUnavailableError extends Error {
  * Builds the bundle. Both files are written under temporary names and renamed, the bundle first, so a concurrent
  * reader never sees half a file nor a list of inputs newer than its bundle.
  */
-export async function buildCli ({ outfile = CLI_OUTFILE } = {}) {
+export async function buildCli ({ outfile = CLI_OUTFILE, logLevel = 'warning' } = {}) {
   // imported here, not at the top, so that bin/modelpin.js checking freshness never loads esbuild
   let esbuild
   try {
@@ -48,7 +48,7 @@ export async function buildCli ({ outfile = CLI_OUTFILE } = {}) {
     write: false,
     metafile: true,
     legalComments: 'none',
-    logLevel: 'warning',
+    logLevel,
   })
   const [output] = result.outputFiles
   // relative to the checkout, so a checkout moved elsewhere keeps its bundle
@@ -90,7 +90,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(p
     const { outfile, bytes } = await buildCli({ outfile: values.outfile === undefined ? undefined : resolve(values.outfile) })
     console.log(`[build:cli] ${outfile} (${(bytes / 1024).toFixed(0)} KiB)`)
   } catch (error) {
-    // `npm ci --omit=dev` runs prepare too; bin/modelpin.js then runs the sources through tsx, so this is no failure
+    // prepare runs in every install; without esbuild bin/modelpin.js runs the sources through tsx: no failure
     if (!(error instanceof BundlerUnavailableError)) throw error
     console.log(`[build:cli] skipped: ${error.message}; bin/modelpin.js will run the sources through tsx`)
   }
