@@ -46,6 +46,35 @@ t.test('each command turns its positionals and flags into typed arguments', asyn
   t.same(run(['token', 'create', 'ci', '--role', 'promoter']).args, { name: 'ci', role: 'promoter' })
 })
 
+t.test('model create, update, list and get turn their flags into the API\'s fields', async (t) => {
+  t.same(run(['model', 'get', 'resnet50']).args, { model: 'resnet50' })
+  t.same(run(['model', 'list']).args, { action: 'list' })
+  t.same(run(['model', 'create', 'resnet18', '--bucket', 'b', '--weights-key', 'r/model.onnx', '--labels-key', 'r/labels.txt']).args,
+    { action: 'create', fields: { name: 'resnet18', bucket: 'b', weightsKey: 'r/model.onnx', labelsKey: 'r/labels.txt' } })
+  t.same(run([
+    'model', 'create', 'resnet18', '--bucket', 'b', '--weights-key', 'w', '--labels-key', 'l', '--function-name', 'f',
+    '--function-alias', 'live', '--deploy-alias', 'prod', '--gate-image', 'in/gate/a.jpg', '--gate-image', 's3://in/b.jpg',
+  ]).args, {
+    action: 'create',
+    fields: {
+      name: 'resnet18',
+      bucket: 'b',
+      weightsKey: 'w',
+      labelsKey: 'l',
+      functionName: 'f',
+      functionAlias: 'live',
+      deployAlias: 'prod',
+      gateImages: [{ bucket: 'in', key: 'gate/a.jpg' }, { bucket: 'in', key: 'b.jpg' }],
+    },
+  })
+  t.same(run(['model', 'create', '--from', 'model.json', '--function-name', 'f']).args,
+    { action: 'create', fields: { functionName: 'f' }, from: 'model.json' })
+  t.same(run(['model', 'update', 'resnet18', '--deploy-alias', 'prod']).args,
+    { action: 'update', model: 'resnet18', changes: { deployAlias: 'prod' } })
+  t.same(run(['model', 'update', 'resnet18', '--registry-only', '--no-gate-images']).args,
+    { action: 'update', model: 'resnet18', changes: { functionName: null, gateImages: [] } })
+})
+
 t.test('global flags are read before or after the command', async (t) => {
   t.same(run(['--api', 'http://h:1', '--json', 'models', '--token', 'tok']).global,
     { api: 'http://h:1', token: 'tok', json: true })

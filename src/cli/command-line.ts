@@ -80,9 +80,15 @@ function findCommand (name: string): Command<unknown> {
   return command
 }
 
-function toParseArgsOptions (options: Record<string, { type: 'string' | 'boolean' }>): NonNullable<ParseArgsConfig['options']> {
+function toParseArgsOptions (
+  options: Record<string, { type: 'string' | 'boolean', multiple?: boolean }>
+): NonNullable<ParseArgsConfig['options']> {
   return Object.fromEntries(Object.entries(options).map(([name, option]) => [
-    name, name === 'help' ? { type: option.type, short: 'h' } : { type: option.type },
+    name, {
+      type: option.type,
+      ...(name === 'help' ? { short: 'h' } : {}),
+      ...(option.multiple === true ? { multiple: true } : {}),
+    },
   ]))
 }
 

@@ -1,4 +1,4 @@
-import type { ApiClient, ApiResponse } from './api-client.js'
+import type { AdminApiClient, AdminApiResponse } from '../client/admin-api.js'
 import { UsageError } from './errors.js'
 
 /** What `main` is given: the process's streams and surroundings, passed in so tests can run it in-process. */
@@ -10,7 +10,7 @@ export interface CliIo {
 }
 
 export interface CommandContext {
-  client: ApiClient
+  client: AdminApiClient
   io: CliIo
   /** `--json`: stdout carries exactly the API's JSON body and nothing else */
   json: boolean
@@ -18,6 +18,8 @@ export interface CommandContext {
 
 export interface OptionSpec {
   type: 'string' | 'boolean'
+  /** may be given more than once; its value is then the list of every value given */
+  multiple?: boolean
   /** the placeholder in the help text: `--limit <n>` */
   value?: string
   description: string
@@ -26,7 +28,7 @@ export interface OptionSpec {
 /** A command's positionals and option values after util.parseArgs, before the command checks them. */
 export interface RawArguments {
   positionals: string[]
-  values: Record<string, string | boolean | undefined>
+  values: Record<string, string | string[] | boolean | undefined>
 }
 
 export interface Command<Args> {
@@ -48,7 +50,7 @@ export function defineCommand<Args> (command: Command<Args>): Command<Args> {
 }
 
 /** Prints a successful answer: the body as received with `--json`, else what `human` renders. */
-export function printResult (context: CommandContext, response: ApiResponse, human: (body: unknown) => string): void {
+export function printResult (context: CommandContext, response: AdminApiResponse, human: (body: unknown) => string): void {
   if (context.json) {
     context.io.stdout.write(response.text.endsWith('\n') ? response.text : response.text + '\n')
   } else {
@@ -77,6 +79,14 @@ export function stringOption (raw: RawArguments, name: string): string | undefin
   if (typeof value !== 'string') return undefined
   if (value === '') throw new UsageError(`--${name} is empty`)
   return value
+}
+
+/** Every value of a repeatable option (`multiple: true`), in the order given; none is empty. */
+export function stringListOption (raw: RawArguments, name: string): string[] {
+  const value = raw.values[name]
+  const values = Array.isArray(value) ? value : typeof value === 'string' ? [value] : []
+  if (values.includes('')) throw new UsageError(`--${name} is empty`)
+  return values
 }
 
 export function booleanOption (raw: RawArguments, name: string): boolean {

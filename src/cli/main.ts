@@ -1,7 +1,8 @@
-import { ApiClient } from './api-client.js'
+import { AdminApiClient } from '../client/admin-api.js'
+import { ApiError, ApiUnreachableError, InvalidRequestError, UnexpectedResponseError } from '../client/errors.js'
 import type { CliIo } from './command.js'
 import { parseCommandLine } from './command-line.js'
-import { ApiError, ApiUnreachableError, UnexpectedResponseError, UsageError } from './errors.js'
+import { UsageError } from './errors.js'
 import { EXIT_CODES, exitCodeForStatus } from './exit-codes.js'
 import { resolveSettings } from './settings.js'
 import { commandUsage, mainUsage } from './usage.js'
@@ -21,7 +22,7 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
       return EXIT_CODES.ok
     }
     const settings = await resolveSettings(commandLine.global, io.env, io.cwd)
-    const client = new ApiClient({
+    const client = new AdminApiClient({
       baseUrl: settings.apiUrl, baseUrlSource: settings.apiUrlSource, token: settings.token,
     })
     await commandLine.command.run({ client, io, json: commandLine.global.json }, commandLine.args)
@@ -32,6 +33,8 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
 }
 
 function report (error: unknown, io: CliIo): number {
+  // a name no URL can carry (`.`, `..`) is found by the client, but it is the command line's fault all the same
+  if (error instanceof InvalidRequestError) error = new UsageError(error.message)
   if (error instanceof UsageError) {
     const help = error.command === undefined ? 'modelpin --help' : `modelpin ${error.command} --help`
     io.stderr.write(`error: usage: ${error.message} (see ${help})\n`)

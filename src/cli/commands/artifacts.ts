@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises'
+import { UploadFileError } from '../../client/upload-body.js'
 import {
   booleanOption, defineCommand, oneOf, optionalPositiveInteger, positionals, printResult, stringOption,
   type CommandContext,
@@ -91,40 +91,18 @@ export const uploadCommand = defineCommand({
   },
 })
 
-const UPLOAD_CHUNK_BYTES = 256 * 1024
-
 async function uploadFile (context: CommandContext, args: { model: string, kind: ArtifactKind, file: string }) {
-  const info = await stat(args.file).catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot read ${args.file}: ${error.code ?? error.message}`)
-  })
-  if (!info.isFile()) throw new UsageError(`${args.file} is not a file`)
-  const handle = await open(args.file, 'r').catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot read ${args.file}: ${error.code ?? error.message}`)
-  })
-  const progress = new UploadProgress(context.io.stderr, info.size)
-  // A pull stream reads the next chunk only when fetch asks for it, so memory stays at a chunk or two however large
-  // the file, and the bytes counted are the bytes handed to the socket.
-  const body = new ReadableStream<Uint8Array>({
-    async pull (controller) {
-      const chunk = new Uint8Array(UPLOAD_CHUNK_BYTES)
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null)
-      if (bytesRead === 0) {
-        controller.close()
-        return
-      }
-      progress.advance(bytesRead)
-      controller.enqueue(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead))
-    },
-  }, { highWaterMark: 0 })
+  let progress: UploadProgress | undefined
   try {
-    return await context.client.send({
-      method: 'PUT',
-      path: ['models', args.model, 'artifacts', args.kind],
-      stream: { body, length: info.size, contentType: 'application/octet-stream' },
+    return await context.client.uploadFile(args.model, args.kind, args.file, {
+      start: (totalBytes) => { progress = new UploadProgress(context.io.stderr, totalBytes) },
+      sent: (bytes) => progress?.advance(bytes),
     })
+  } catch (error) {
+    if (error instanceof UploadFileError) throw new UsageError(error.message)
+    throw error
   } finally {
-    progress.finish()
-    await handle.close()
+    progress?.finish()
   }
 }
 
