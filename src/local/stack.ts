@@ -6,7 +6,7 @@ import { createLambdaClient, LambdaDeployer } from '../deploy/lambda-deployer.js
 import { loadApiConfig } from '../api/config.js'
 import { startApiServer, type ApiServer } from '../api/server.js'
 import { PREFAULT_GLIBC_TUNABLES } from '../inference/memory-prefault.js'
-import { ApiClient } from './admin-api-client.js'
+import { AdminApiClient } from '../client/admin-api.js'
 import { seedDemoModel } from './demo-seed.js'
 import { generateModelSet } from './demo-models/model-set.js'
 import { buildLambda, DEFAULT_OUTFILE } from './lambda-bundle.js'
@@ -15,7 +15,6 @@ import { STACK_DEFAULTS, type StackOptions } from './stack-options.js'
 import { answers, ensureBucket, localS3, matchRegistryToS3, notifyFunctionOnUpload } from './stack-s3.js'
 
 export { STACK_DEFAULTS, STACK_ENVIRONMENT, sideBySideStackOptions, type StackOptions } from './stack-options.js'
-export { ApiClient } from './admin-api-client.js'
 
 /** What `.modelpin/stack.json` holds: everything a client needs to reach the running stack. */
 export interface StackInfo {
@@ -168,7 +167,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     const token = (await readFile(adminTokenFile, 'utf8')).trim()
     say(`API: admin API on ${api.url}`)
 
-    const client = new ApiClient(api.url, token)
+    const client = new AdminApiClient({ baseUrl: api.url, token })
     await seedDemoModel(client, {
       model: options.model,
       bucket: options.buckets.models,
