@@ -167,6 +167,15 @@ export class AliasLocks {
     return { stop: () => { stopped = true; clearInterval(timer) } }
   }
 
+  /** True while `lock` is ours and unexpired by the database's clock (a read: it never waits for a writer). */
+  async held (lock: AliasLock): Promise<boolean> {
+    const row = await this.#db.selectFrom('aliases').select('lock_token')
+      .where('model', '=', lock.model).where('name', '=', lock.alias).where('lock_token', '=', lock.token)
+      .where('lock_expires_at', '>=', this.#now())
+      .executeTakeFirst()
+    return row !== undefined
+  }
+
   /** Records what the lock's move intends (again once its versions are known); false when the lock is no longer ours. */
   async recordIntent (lock: AliasLock, intent: IntendedMove): Promise<boolean> {
     const result = await this.#db.updateTable('aliases')

@@ -155,8 +155,8 @@ function outcomeUnknown (ctx: RegistryContext, alias: string, why: string, cause
 /**
  * Makes Lambda serve `planned`, step by step as deployStepsOf says: each release involved as its published version
  * (reused when one was published before), the gate run on the candidate's version, then the function's alias
- * routed with the alias revision read before the first step (so a fenced mover cannot route). Each release is read
- * at most once (not at all when the caller passed it). The intent is recorded with its versions before routing.
+ * routed with the alias revision read while the lock was still ours (so a fenced mover cannot route). Each release
+ * is read at most once (not at all when the caller passed it). The intent is recorded with its versions first.
  */
 async function pushToLambda (
   ctx: RegistryContext, model: Model, target: DeployTarget, planned: MovePlan, known: Release[], lock: AliasLock, entry: HistoryDraft
@@ -168,18 +168,22 @@ async function pushToLambda (
     return release
   }
   const deployer = requireDeployer(ctx, model)
-  // the alias's revision as this mover sees it: once another process fences the alias, this move cannot route it
-  const revision = await deployer.aliasRevision(target)
   const steps = deployStepsOf(planned, model.gateImages.length)
   const main = await publishRelease(ctx, model, target, await releaseOf(steps.publish.main))
   const canary = steps.publish.canary === null ? null : await publishRelease(ctx, model, target, await releaseOf(steps.publish.canary))
+  const versions = { main, canary }
+  await ctx.locks.recordIntent(lock, { entry, state: planned.state, versions })
   if (steps.gate !== null) {
     const version = steps.gate.version === 'canary' ? canary! : main
     await runGate(ctx, model, target, await releaseOf(steps.gate.release), version)
   }
   const weight = steps.route.canaryWeight
-  const versions = { main, canary }
-  await ctx.locks.recordIntent(lock, { entry, state: planned.state, versions })
+  // Fencing: the alias's revision is read first, then the lock is checked to be still ours (the database judges).
+  // A process that takes the lock over later fences the alias, which changes that revision: this route then fails.
+  const revision = await deployer.aliasRevision(target)
+  if (!await ctx.locks.held(lock)) {
+    throw new DeployStepError('alias-lock', 'this move stopped renewing its alias lock in time and another process took it over; it did not route Lambda')
+  }
   try {
     await deployer.route(target, main, weight === null || canary === null ? undefined : { functionVersion: canary, weight }, revision)
   } catch (error) {
