@@ -19,8 +19,16 @@ for (const kind of DATABASE_KINDS) {
     const database = await openTestDatabase(t, kind)
     const { db } = database
     await db.insertInto('models').values({
-      name: 'm', bucket: 'b', weights_key: 'w', labels_key: 'l', function_name: null, function_alias: 'live', deploy_alias: 'production',
-      gate_images: '[]', created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z',
+      name: 'm',
+      bucket: 'b',
+      weights_key: 'w',
+      labels_key: 'l',
+      function_name: null,
+      function_alias: 'live',
+      deploy_alias: 'production',
+      gate_images: '[]',
+      created_at: '2026-01-01T00:00:00.000Z',
+      updated_at: '2026-01-01T00:00:00.000Z',
     }).execute()
     const row = async () => await db.selectFrom('aliases').selectAll().where('model', '=', 'm').where('name', '=', 'production').executeTakeFirstOrThrow()
     const databaseNow = async (): Promise<number> => {
@@ -68,11 +76,14 @@ for (const kind of DATABASE_KINDS) {
       t.notOk(await dead.renew(lock), 'the old holder can no longer renew')
       t.notOk(await dead.held(lock))
       t.notOk(await dead.recordIntent(lock, intent), 'nor record an intent')
-      let lost = false
-      const beat = dead.heartbeat(lock, () => { lost = true })
-      const deadline = Date.now() + LIMIT_MS
-      while (!lost && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
-      beat.stop()
+      const lost = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), LIMIT_MS)
+        const beat = dead.heartbeat(lock, () => {
+          clearTimeout(timer)
+          beat.stop()
+          resolve(true)
+        })
+      })
       t.ok(lost, 'its heartbeat reports the loss')
       await taker.release(taken)
     })

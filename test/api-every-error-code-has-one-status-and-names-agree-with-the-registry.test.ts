@@ -77,7 +77,7 @@ t.test('every error code is answered by a real request with its status, and the 
       // the alias is created but its reply is lost, and reading Lambda back fails too
       const aliases = /^\/2015-03-31\/functions\/unsure\/aliases/
       const create = proxy.add({ method: 'POST', path: aliases, action: { kind: 'drop-reply' }, times: 1 })
-      void create.matched().then(() => proxy.add({ method: 'GET', path: aliases, action: { kind: 'answer', status: 500, body: { Message: 'injected' } } }))
+      create.matched().then(() => proxy.add({ method: 'GET', path: aliases, action: { kind: 'answer', status: 500, body: { Message: 'injected' } } }), () => {})
       const answer = await api('POST', '/v1/models/unsure/aliases/production/promote', { body: { release: 1 } })
       proxy.clear()
       t.match(answer.headers['retry-after'], /^\d+$/, 'outcome_unknown: Retry-After')

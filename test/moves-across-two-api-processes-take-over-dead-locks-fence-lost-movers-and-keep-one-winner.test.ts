@@ -22,7 +22,7 @@ t.test('two API processes on one PostgreSQL database', async (t) => {
 
   t.test('one killed mid-move: the alias is movable through the other within the TTL plus a few seconds', async (t) => {
     const held = a.proxy.add({ method: 'PUT', path: ALIAS_PATH, action: { kind: 'forward' }, until: new Promise(() => {}) })
-    void a.api.post(`${MODEL_ALIAS}/promote`, { release: 2, reason: 'killed' }).catch(() => {})
+    a.api.post(`${MODEL_ALIAS}/promote`, { release: 2, reason: 'killed' }).catch(() => {})
     await held.matched()
     a.process.kill('SIGKILL')
     await a.process.exited
@@ -103,4 +103,3 @@ t.test('two API processes on one PostgreSQL database', async (t) => {
     await fencedMove(t, skewed, 'fenced with a skewed clock')
   })
 })
-

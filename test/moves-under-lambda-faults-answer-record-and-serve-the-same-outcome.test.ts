@@ -65,7 +65,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const before = (await history(app)).length
       const update = proxy.add({ method: 'PUT', path: ALIAS, action: { kind: 'drop-reply' }, times: 2 })
       let readBack: { remove: () => void } | undefined
-      void update.matched().then(() => {
+      update.matched().then(() => {
         readBack = proxy.add({
           method: 'GET',
           path: ALIAS,

@@ -109,7 +109,7 @@ function errorHandler (error: FastifyError, request: FastifyRequest, reply: Fast
     request.log.info({ code, reason: message }, 'request refused')
   }
   reply.errorCode = code
-  if (error instanceof OutcomeUnknownError) void reply.header('retry-after', String(error.retryAfterSeconds))
+  if (error instanceof OutcomeUnknownError) reply.header('retry-after', String(error.retryAfterSeconds))
   return reply.code(status).send({ error: { code, message } })
 }
 
