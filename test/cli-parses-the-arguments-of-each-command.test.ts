@@ -105,3 +105,11 @@ t.test('an S3 image is split at the first slash and the last @', async (t) => {
   t.throws(() => parseS3Image('bucket/'), { name: 'UsageError' })
   t.throws(() => parseS3Image('bucket/key@'), { name: 'UsageError' })
 })
+
+t.test('a VersionId that starts with a dash is a value, not a flag; a missing value is still reported', async (t) => {
+  t.same(run(['release', 'resnet50', '--weights', '-dC9kQ1', '--labels', '--x-y']).args,
+    { model: 'resnet50', weightsVersionId: '-dC9kQ1', labelsVersionId: '--x-y', notes: undefined })
+  t.same(run(['promote', 'resnet50', 'production', '2', '--reason', '-3% errors']).args,
+    run(['promote', 'resnet50', 'production', '2', '--reason=-3% errors']).args)
+  t.throws(() => parseCommandLine(['release', 'resnet50', '--weights', '--labels', 'l1']), { name: 'UsageError' })
+})
