@@ -68,7 +68,8 @@ t.test('model create, get, list and update register and change models as the API
     weightsKey: 'file/model.onnx',
     labelsKey: 'file/labels.txt',
     functionName: 'modelpin-inference',
-    functionAlias: 'live',
+    // a Lambda alias of its own: `live` goes to cli-plain below, and one Lambda alias drives one model
+    functionAlias: 'from-file',
   }))
   const fromFile = await cliJson(['model', 'create', '--from', registration, '--labels-key', 'file/other-labels.txt'])
   t.match(fromFile, { name: 'cli-from-file', weightsKey: 'file/model.onnx', labelsKey: 'file/other-labels.txt', functionName: 'modelpin-inference' })
