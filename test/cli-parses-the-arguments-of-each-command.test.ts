@@ -73,6 +73,8 @@ t.test('model create, update, list and get turn their flags into the API\'s fiel
     { action: 'update', model: 'resnet18', changes: { deployAlias: 'prod' } })
   t.same(run(['model', 'update', 'resnet18', '--registry-only', '--no-gate-images']).args,
     { action: 'update', model: 'resnet18', changes: { functionName: null, gateImages: [] } })
+  t.same(run(['model', 'update', 'resnet18', '--function-alias', 'resnet18', '--if-match', '"3"']).args,
+    { action: 'update', model: 'resnet18', changes: { functionAlias: 'resnet18' }, ifMatch: 3 })
 })
 
 t.test('global flags are read before or after the command', async (t) => {
