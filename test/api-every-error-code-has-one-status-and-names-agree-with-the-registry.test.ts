@@ -36,8 +36,8 @@ t.test('every error code is answered by a real request with its status, and the 
   const image = { base64: Buffer.from('not an image').toString('base64') }
   const json = { 'content-type': 'application/json' }
 
-  // Each code with the status the contract gives it and a request that gets it; `internal` closes the database, so
-  // it comes last.
+  // Each code with the status the contract gives it and a request that gets it; `internal` closes the database and
+  // `shutting_down` drains the app, so they come last.
   const cases: Array<[ErrorCode, number, () => Promise<ApiAnswer>]> = [
     ['invalid_input', 400, () => api('GET', '/v1/models/resnet/releases/latest')],
     ['invalid_json', 400, () => api('POST', '/v1/models', { body: '{"name": "x",', headers: json })],
@@ -72,6 +72,11 @@ t.test('every error code is answered by a real request with its status, and the 
       // a real failure, not a fake: the database is gone under the running app
       await app.app.database.close()
       return await api('GET', '/v1/models/resnet')
+    }],
+    ['shutting_down', 503, async () => {
+      // a stopping API's drain: nothing is in flight, so it ends at once, and every request after it is refused
+      t.equal(await app.app.drain(), 0, 'nothing was in flight')
+      return await api('GET', '/v1/models')
     }],
   ]
 

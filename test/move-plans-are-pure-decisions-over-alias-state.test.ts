@@ -3,8 +3,8 @@ import type { LiveAlias } from '../src/registry/deployer.js'
 import { AliasNotFoundError, InvalidInputError, NoCanaryError } from '../src/registry/errors.js'
 import type { LiveView } from '../src/registry/model.js'
 import {
-  deployStepsOf, planAdoption, planCanaryAbort, planCanaryPromote, planCanaryStart, planPromote, planRollback, sameServing,
-  type ClaimedAlias,
+  deployStepsOf, planAdoption, planCanaryAbort, planCanaryPromote, planCanaryStart, planPromote, planRollback,
+  planRollbackWithoutTo, ROLLBACK_LOOKBACK_ACTIONS, rollbackLooksBack, sameServing, type ClaimedAlias,
 } from '../src/registry/move-plan.js'
 
 /** An alias as a lock finds it; frozen, so a plan that wrote to it would throw. */
@@ -28,6 +28,37 @@ t.test('a promote moves the alias to the release, drops any canary and gates the
 t.test('a rollback moves from the served release to the target; an alias that serves nothing cannot roll back', async (t) => {
   t.same(planRollback(claimed({ release: 2 }), 1), { state: { release: 1, canary: null }, fromRelease: 2, toRelease: 1, gate: 1, detail: null })
   t.throws(() => planRollback(claimed({ release: null }), 1), AliasNotFoundError)
+  t.same(planRollback(withCanary, 3), {
+    state: { release: 3, canary: null }, fromRelease: 1, toRelease: 3, gate: 3, detail: null,
+  }, 'a named target drops a running canary too')
+})
+
+t.test('a rollback without `to` returns to the release before the last release-changing move, so two rollbacks toggle', async (t) => {
+  t.ok(rollbackLooksBack(claimed()), 'without a canary it looks through the history')
+  t.same(planRollbackWithoutTo(claimed({ release: 2 }), 1),
+    { state: { release: 1, canary: null }, fromRelease: 2, toRelease: 1, gate: 1, detail: null })
+  t.same(planRollbackWithoutTo(claimed({ release: 1 }), 2),
+    { state: { release: 2, canary: null }, fromRelease: 1, toRelease: 2, gate: 2, detail: null }, 'the rollback just written points back')
+  t.throws(() => planRollbackWithoutTo(claimed(), null), InvalidInputError, 'no earlier release: name one')
+  t.throws(() => planRollbackWithoutTo(claimed({ release: null }), 1), AliasNotFoundError)
+  t.same([...ROLLBACK_LOOKBACK_ACTIONS].sort(), ['canary-promote', 'promote', 'reconcile', 'rollback'],
+    'canary starts and aborts (and canary steps) never count')
+})
+
+t.test('while a canary runs, a rollback without `to` removes it and keeps the alias on its release, ungated', async (t) => {
+  t.notOk(rollbackLooksBack(withCanary), 'the history is not needed')
+  const plan = planRollbackWithoutTo(withCanary, null)
+  t.same(plan, {
+    state: { release: 1, canary: null },
+    fromRelease: 2,
+    toRelease: 1,
+    gate: null,
+    detail: 'canary removed: weight 0.25 on release 2',
+  }, 'one entry from the canary\'s release to the alias\'s')
+  t.same(planRollbackWithoutTo(withCanary, 3), plan, 'whatever the history says')
+  t.same(deployStepsOf(plan, 3), {
+    publish: { main: 1, canary: null }, gate: null, route: { canaryWeight: null },
+  }, 'the served version routes alone, with no gate')
 })
 
 t.test('a canary keeps the release, needs another one and gates the candidate', async (t) => {
@@ -105,7 +136,8 @@ t.test('adopting what Lambda serves names both sides, and nothing is adopted tha
 t.test('the same alias state gives the same plan every time and is never changed', async (t) => {
   const alias = withCanary
   const before = JSON.stringify(alias)
-  for (const plan of [() => planPromote(alias, 3), () => planRollback(alias, 3), () => planCanaryPromote(alias), () => planCanaryAbort(alias)]) {
+  for (const plan of [() => planPromote(alias, 3), () => planRollback(alias, 3), () => planRollbackWithoutTo(alias, 3),
+    () => planCanaryPromote(alias), () => planCanaryAbort(alias)]) {
     t.same(plan(), plan())
   }
   t.equal(JSON.stringify(alias), before)

@@ -9,6 +9,7 @@ import { loggerOptions } from '../logging.js'
 import type { ApiConfig } from './config.js'
 import { ApiError, isErrorCode, STATUS_BY_CODE, type ErrorCode } from './errors.js'
 import configPlugin from './plugins/app/config.js'
+import drainPlugin from './plugins/app/drain.js'
 import databasePlugin from './plugins/app/database.js'
 import s3Plugin from './plugins/app/s3.js'
 import authPlugin from './plugins/app/auth.js'
@@ -38,6 +39,8 @@ export interface AppOptions {
  */
 export default async function modelpinApi (fastify: FastifyInstance, options: AppOptions): Promise<void> {
   await fastify.register(configPlugin, { config: options.config })
+  // first of the request hooks: a stopping API refuses a new request before any other hook runs
+  await fastify.register(drainPlugin)
   await fastify.register(metricsPlugin)
   await fastify.register(swaggerPlugin)
   await fastify.register(databasePlugin)

@@ -5,7 +5,8 @@ import { startApiServer } from './server.js'
 
 /**
  * The admin API's production entry: `node dist/src/api/main.js` (after `npm run build`) or `npx tsx src/api/main.ts`.
- * Configuration comes from the environment (see API_ENVIRONMENT in config.ts); SIGTERM and SIGINT close it cleanly.
+ * Configuration comes from the environment (see API_ENVIRONMENT in config.ts). SIGTERM and SIGINT stop it gracefully:
+ * no new requests, the ones in flight (moves included) finish, then it exits 0 (see plugins/app/drain.ts).
  */
 async function main (): Promise<void> {
   const config = loadApiConfig()
@@ -17,6 +18,9 @@ async function main (): Promise<void> {
   logger.info({ url: server.url }, 'modelpin admin API listening')
 
   const stop = (signal: NodeJS.Signals): void => {
+    // a second signal, of either kind, takes its default action: it ends the process without waiting for the drain
+    process.off('SIGTERM', stop)
+    process.off('SIGINT', stop)
     logger.info({ signal }, 'shutting down')
     server.close().then(
       () => {

@@ -7,8 +7,18 @@ export interface ApiServer {
   app: FastifyInstance
   /** where it listens, e.g. `http://127.0.0.1:3000` (the real port when the configuration asked for 0) */
   url: string
-  /** stops accepting connections, lets requests in flight finish, then closes the database and clients */
-  close (): Promise<void>
+  /**
+   * Stops accepting requests, lets requests in flight (moves included) finish for up to `drainLimitMs`
+   * (DRAIN_LIMIT_MS by default), then closes the remaining connections, the database and the clients.
+   */
+  close (options?: { drainLimitMs?: number }): Promise<void>
+}
+
+/** Drains the app (see plugins/app/drain.ts), then closes it. */
+async function stop (app: FastifyInstance, drainLimitMs: number | undefined): Promise<void> {
+  const unanswered = await app.drain(drainLimitMs)
+  if (unanswered > 0) app.log.warn({ unanswered }, 'requests still in flight at the end of the drain are cut')
+  await app.close()
 }
 
 /** Builds the admin API and listens on the configured host and port. */
@@ -26,6 +36,6 @@ export async function startApiServer (config: ApiConfig, options: BuildOptions =
   return {
     app,
     url: `http://${host}:${address.port}`,
-    close: () => (closing ??= app.close()),
+    close: (options = {}) => (closing ??= stop(app, options.drainLimitMs)),
   }
 }

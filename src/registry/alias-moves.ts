@@ -4,7 +4,10 @@ import { releaseBeforeLastMove } from './history.js'
 import { deployTarget, requireDeployer } from './lambda-sync.js'
 import type { Alias } from './model.js'
 import { getModel } from './models.js'
-import { planCanaryAbort, planCanaryPromote, planCanaryStart, planPromote, planRollback, servedRelease } from './move-plan.js'
+import {
+  planCanaryAbort, planCanaryPromote, planCanaryStart, planPromote, planRollback, planRollbackWithoutTo, rollbackLooksBack,
+  servedRelease,
+} from './move-plan.js'
 import { executeMove, type MoveRequest } from './move-executor.js'
 import { releaseNamedInBody } from './releases.js'
 import { checkActor, checkCanaryWeight, checkMoveInput, checkName, type MoveInput } from './validation.js'
@@ -28,8 +31,9 @@ export async function promote (ctx: RegistryContext, model: string, alias: strin
 }
 
 /**
- * Moves `alias` back: to release `to`, or without it to the release it served before its last succeeded move
- * (so two rollbacks toggle). For the deploy alias Lambda's alias returns to the version already published.
+ * Moves `alias` back: to release `to`; without it, removes a running canary, or else returns to the release it
+ * served before its last release-changing move (so two rollbacks toggle); move-plan.ts has the rule. For the deploy
+ * alias Lambda's alias returns to the version already published.
  */
 export async function rollback (ctx: RegistryContext, model: string, alias: string, input: MoveInput & { to?: number | undefined }, actor: string): Promise<Alias> {
   const move = await prepareMove(ctx, model, alias, input, actor)
@@ -40,7 +44,8 @@ export async function rollback (ctx: RegistryContext, model: string, alias: stri
     releases: named === undefined ? [] : [named],
     plan: async (claimed) => {
       servedRelease(claimed) // an alias that serves nothing yet has no history to look back through
-      return planRollback(claimed, named?.number ?? await releaseBeforeLastMove(ctx, model, alias))
+      if (named !== undefined) return planRollback(claimed, named.number)
+      return planRollbackWithoutTo(claimed, rollbackLooksBack(claimed) ? await releaseBeforeLastMove(ctx, model, alias) : null)
     },
   })
 }

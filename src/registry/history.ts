@@ -2,14 +2,12 @@ import type { Kysely } from 'kysely'
 import { DEFAULT_HISTORY_LIMIT } from '../contract/limits.js'
 import type { RegistryContext } from './context.js'
 import type { RegistrySchema } from './db.js'
-import { AliasNotFoundError, InvalidInputError } from './errors.js'
-import type { HistoryAction, HistoryEntry, HistoryOutcome } from './model.js'
+import { AliasNotFoundError } from './errors.js'
+import type { HistoryEntry, HistoryOutcome } from './model.js'
+import { ROLLBACK_LOOKBACK_ACTIONS } from './move-plan.js'
 import { getModel } from './models.js'
 import { historyRow, toHistoryEntry, type HistoryDraft } from './rows.js'
 import { checkHistoryLimit, checkName } from './validation.js'
-
-/** Moves that change which release an alias serves (what a rollback without `to` looks back through). */
-const RELEASE_MOVES: HistoryAction[] = ['promote', 'rollback', 'canary-promote', 'reconcile']
 
 /** The alias's history, newest first (failed and rejected attempts included). */
 export async function history (ctx: RegistryContext, model: string, alias: string, options: { limit?: number | undefined } = {}): Promise<HistoryEntry[]> {
@@ -32,21 +30,21 @@ export async function appendHistory (
   await db.insertInto('alias_history').values(historyRow(alias, entry, outcome, at)).execute()
 }
 
-/** The rollback target without `to`: what the alias served before its last succeeded release-changing move. */
-export async function releaseBeforeLastMove (ctx: RegistryContext, model: string, alias: string): Promise<number> {
+/**
+ * What the alias served before its last succeeded release-changing move (ROLLBACK_LOOKBACK_ACTIONS, from and to
+ * differing): the target of a rollback without `to`; null when there is none.
+ */
+export async function releaseBeforeLastMove (ctx: RegistryContext, model: string, alias: string): Promise<number | null> {
   const last = await ctx.db.selectFrom('alias_history')
     .select(['from_release'])
     .where('model', '=', model)
     .where('alias', '=', alias)
     .where('outcome', '=', 'succeeded')
-    .where('action', 'in', RELEASE_MOVES)
+    .where('action', 'in', [...ROLLBACK_LOOKBACK_ACTIONS])
     .where('from_release', 'is not', null)
     .where((eb) => eb('from_release', '!=', eb.ref('to_release')))
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst()
-  if (last?.from_release == null) {
-    throw new InvalidInputError(`alias ${alias} has served no earlier release to roll back to; name one with "to"`)
-  }
-  return last.from_release
+  return last?.from_release ?? null
 }

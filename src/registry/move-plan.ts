@@ -1,6 +1,6 @@
 import type { LiveAlias } from './deployer.js'
 import { AliasNotFoundError, InvalidInputError, NoCanaryError } from './errors.js'
-import type { CanaryState, LiveView } from './model.js'
+import type { CanaryState, HistoryAction, LiveView } from './model.js'
 
 /**
  * The decisions of an alias move, as pure functions over plain data: what the alias serves after the move, what its
@@ -41,10 +41,48 @@ export function planPromote (alias: ClaimedAlias, release: number): MovePlan {
   return { state: { release, canary: null }, fromRelease: alias.release, toRelease: release, gate: release, detail: null }
 }
 
-/** Moves the alias back to `to` (named, or found in its history), with no canary. */
+/**
+ * The history entries a rollback without `to` looks back through: the moves that change which release the alias
+ * serves. Canary starts and aborts never count (the alias keeps its release through them).
+ */
+export const ROLLBACK_LOOKBACK_ACTIONS: readonly HistoryAction[] = ['promote', 'rollback', 'canary-promote', 'reconcile']
+
+/** Moves the alias back to the named release `to`, with no canary. */
 export function planRollback (alias: ClaimedAlias, to: number): MovePlan {
   const current = servedRelease(alias)
   return { state: { release: to, canary: null }, fromRelease: current, toRelease: to, gate: to, detail: null }
+}
+
+/**
+ * Whether a rollback without `to` needs the alias's history: unless a canary runs (which is what such a rollback
+ * then removes), its target is the release before the last release-changing move.
+ */
+export function rollbackLooksBack (alias: ClaimedAlias): boolean {
+  return alias.canary === null
+}
+
+/**
+ * A rollback without `to`. While a canary runs it removes the canary and the alias stays on its release (the entry
+ * goes from the canary's release to the alias's). Otherwise it returns to `previous`: the `fromRelease` of the
+ * alias's last succeeded ROLLBACK_LOOKBACK_ACTIONS entry whose from and to differ (null: none), so two rollbacks
+ * toggle.
+ */
+export function planRollbackWithoutTo (alias: ClaimedAlias, previous: number | null): MovePlan {
+  const current = servedRelease(alias)
+  if (alias.canary !== null) {
+    // the alias's release serves already: nothing to gate, as for a canary abort
+    return {
+      state: { release: current, canary: null },
+      fromRelease: alias.canary.release,
+      toRelease: current,
+      gate: null,
+      detail: `canary removed: weight ${alias.canary.weight} on release ${alias.canary.release}`,
+    }
+  }
+  if (previous === null) {
+    throw new InvalidInputError(`alias ${alias.alias} has served no earlier release to roll back to; name one with "to"`)
+  }
+  return planRollback(alias, previous)
 }
 
 /** Sends `weight` of the alias's traffic to `candidate`; the alias keeps its release. */
