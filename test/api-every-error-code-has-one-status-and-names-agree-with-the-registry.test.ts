@@ -56,6 +56,7 @@ t.test('every error code is answered by a real request with its status, and the 
     ['release_not_found', 404, () => api('GET', '/v1/models/resnet/releases/99')],
     ['alias_not_found', 404, () => api('GET', '/v1/models/resnet/aliases/nope')],
     ['model_exists', 409, () => app.createModel('resnet')],
+    ['function_alias_taken', 409, () => app.createModel('copycat', { functionName: 'refuser' })],
     ['alias_busy', 409, async () => {
       const gateRunning = waitForRuntimeEvent(runtime, 'environment-started', (e) => e.functionName === 'holder')
       const held = api('POST', '/v1/models/holder/aliases/production/promote', { body: { release: 1 } })

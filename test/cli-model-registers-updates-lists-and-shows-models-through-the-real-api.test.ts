@@ -68,7 +68,8 @@ t.test('model create, get, list and update register and change models as the API
     weightsKey: 'file/model.onnx',
     labelsKey: 'file/labels.txt',
     functionName: 'modelpin-inference',
-    functionAlias: 'live',
+    // a Lambda alias of its own: `live` goes to cli-plain below, and one Lambda alias drives one model
+    functionAlias: 'from-file',
   }))
   const fromFile = await cliJson(['model', 'create', '--from', registration, '--labels-key', 'file/other-labels.txt'])
   t.match(fromFile, { name: 'cli-from-file', weightsKey: 'file/model.onnx', labelsKey: 'file/other-labels.txt', functionName: 'modelpin-inference' })
@@ -92,6 +93,22 @@ t.test('model create, get, list and update register and change models as the API
   t.match(detached, { functionName: null, gateImages: [], deployAlias: 'prod' })
   const gated = await cliJson(['model', 'update', 'cli-full', '--gate-image', `${bucket}/gate/green.jpg`])
   t.same(gated.gateImages, [{ bucket, key: 'gate/green.jpg' }])
+
+  // each update bumps the version, which the human output shows and --if-match names
+  t.equal(plain.version, 1, 'a new model is at version 1')
+  t.equal(gated.version, 3, 'cli-full was updated twice')
+  const checked = await cli(['model', 'update', 'cli-full', '--deploy-alias', 'checked', '--if-match', '3'])
+  t.equal(checked.code, EXIT_CODES.ok, checked.stderr)
+  t.match(checked.stdout, /^version: +4$/m, 'the human output shows the new version')
+  const stale = await cli(['model', 'update', 'cli-full', '--deploy-alias', 'stale', '--if-match', '3'])
+  t.equal(stale.code, EXIT_CODES.conflict, 'a stale --if-match exits 4')
+  t.match(stale.stderr, /^error: revision_mismatch: model cli-full is at version 4, not 3/)
+  t.match((await api('GET', '/v1/models/cli-full')).body, { deployAlias: 'checked', version: 4 }, 'the stale update changed nothing')
+
+  // one Lambda alias drives one model: cli-plain has modelpin-inference's `live`
+  const taken = await cli(['model', 'update', 'cli-full', '--function-name', 'modelpin-inference', '--function-alias', 'live'])
+  t.equal(taken.code, EXIT_CODES.conflict, 'another model\'s Lambda alias exits 4')
+  t.match(taken.stderr, /^error: function_alias_taken: Lambda alias live of function modelpin-inference is driven by model cli-plain/)
 })
 
 t.test('model create and update refusals exit with the code of the API\'s answer', async (t) => {

@@ -73,6 +73,8 @@ t.test('model create, update, list and get turn their flags into the API\'s fiel
     { action: 'update', model: 'resnet18', changes: { deployAlias: 'prod' } })
   t.same(run(['model', 'update', 'resnet18', '--registry-only', '--no-gate-images']).args,
     { action: 'update', model: 'resnet18', changes: { functionName: null, gateImages: [] } })
+  t.same(run(['model', 'update', 'resnet18', '--function-alias', 'resnet18', '--if-match', '"3"']).args,
+    { action: 'update', model: 'resnet18', changes: { functionAlias: 'resnet18' }, ifMatch: 3 })
 })
 
 t.test('global flags are read before or after the command', async (t) => {
@@ -104,4 +106,12 @@ t.test('an S3 image is split at the first slash and the last @', async (t) => {
   t.throws(() => parseS3Image('/key'), { name: 'UsageError' })
   t.throws(() => parseS3Image('bucket/'), { name: 'UsageError' })
   t.throws(() => parseS3Image('bucket/key@'), { name: 'UsageError' })
+})
+
+t.test('a VersionId that starts with a dash is a value, not a flag; a missing value is still reported', async (t) => {
+  t.same(run(['release', 'resnet50', '--weights', '-dC9kQ1', '--labels', '--x-y']).args,
+    { model: 'resnet50', weightsVersionId: '-dC9kQ1', labelsVersionId: '--x-y', notes: undefined })
+  t.same(run(['promote', 'resnet50', 'production', '2', '--reason', '-3% errors']).args,
+    run(['promote', 'resnet50', 'production', '2', '--reason=-3% errors']).args)
+  t.throws(() => parseCommandLine(['release', 'resnet50', '--weights', '--labels', 'l1']), { name: 'UsageError' })
 })

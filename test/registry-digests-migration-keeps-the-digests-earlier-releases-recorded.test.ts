@@ -4,7 +4,7 @@ import t from 'tap'
 import { S3ArtifactStore } from '../src/registry/artifact-store.js'
 import { REGISTRY_MIGRATIONS, migrateToLatest } from '../src/registry/db.js'
 import { Registry } from '../src/registry/registry.js'
-import { DATABASE_KINDS, openTestDatabase } from './helpers/registry.js'
+import { DATABASE_KINDS, migrationsUpTo, openTestDatabase } from './helpers/registry.js'
 import { createTestBucket, testS3Client } from './helpers/s3.js'
 
 const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex')
@@ -53,7 +53,8 @@ for (const kind of DATABASE_KINDS) {
       }
     }
 
-    t.same(await migrateToLatest(database.db), ['0002-artifact-digests'])
+    t.same(await migrateToLatest(database.db, migrationsUpTo('0002-artifact-digests')), ['0002-artifact-digests'])
+    await migrateToLatest(database.db)
     const registry = new Registry({ db: database.db, store: new S3ArtifactStore({ s3 }) })
     const listed = await registry.listArtifactVersions('resnet', 'weights', { limit: 10 })
     t.same(listed.versions.map((v) => [v.versionId, v.sha256]), [

@@ -46,8 +46,9 @@ export function parseCommandLine (argv: readonly string[]): CommandLine {
 
   let raw: RawArguments
   try {
+    const options = { ...GLOBAL_OPTIONS, ...command.options }
     const parsed = parseArgs({
-      args: rest,
+      args: attachDashValues(rest, options),
       options: { ...toParseArgsOptions(GLOBAL_OPTIONS), ...toParseArgsOptions(command.options) },
       strict: true,
       allowPositionals: true,
@@ -78,6 +79,29 @@ function findCommand (name: string): Command<unknown> {
   const command = COMMANDS.find((candidate) => candidate.name === name)
   if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`)
   return command
+}
+
+/**
+ * S3 VersionIds may start with "-" (radosgw's do, now and then), and util.parseArgs refuses `--weights -abc` as
+ * ambiguous. The value of a string option is taken as given unless it is itself one of the command's options, so
+ * `--weights -abc` becomes `--weights=-abc` while `--weights --labels x` still reports the missing value.
+ */
+export function attachDashValues (args: readonly string[], options: Record<string, { type: 'string' | 'boolean' }>): string[] {
+  const isOption = (arg: string): boolean => arg === '-h' || (arg.startsWith('--') && arg.slice(2).split('=')[0]! in options)
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    const next = args[i + 1]
+    if (arg === '--') { out.push(...args.slice(i)); break }
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && next.startsWith('-') && !isOption(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
 }
 
 function toParseArgsOptions (

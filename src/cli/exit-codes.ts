@@ -10,7 +10,7 @@ export const EXIT_CODES = {
   usage: 2,
   /** 404: the model, release or alias does not exist */
   notFound: 3,
-  /** 409 or 412: another change of the alias was in flight, or the --if-match revision is stale */
+  /** 409 or 412: another change of the alias was in flight, the Lambda alias is another model's, or the --if-match revision or version is stale */
   conflict: 4,
   /** 400 or 422: the API rejected the request (bad body, unknown version or release, gate rejected) */
   rejected: 5,

@@ -8,7 +8,7 @@ const EXIT_CODE_HELP: Record<keyof typeof EXIT_CODES, string> = {
   error: 'the API answered an error not listed below, or something unexpected happened',
   usage: 'usage error: bad flags or arguments (nothing was sent)',
   notFound: 'not found (404): model, release or alias',
-  conflict: 'conflict (409, 412): another move in flight, or a stale --if-match',
+  conflict: 'conflict (409, 412): another move in flight, a Lambda alias another model drives, or a stale --if-match',
   rejected: 'rejected or invalid (400, 422): bad input, unknown version or release, gate rejected',
   auth: 'authentication or authorisation (401, 403): no token, unknown token, role too low',
   unavailable: 'API unreachable, or Lambda failed / not ready (502, 503, 504)',

@@ -16,7 +16,7 @@ export interface AdminApiRequest {
   path: readonly string[]
   query?: Record<string, string | number | undefined>
   json?: unknown
-  /** `If-Match`: an alias revision (sent quoted, as the alias's ETag) or an ETag exactly as the API sent it */
+  /** `If-Match`: an alias revision or model version (sent quoted, as the ETag) or an ETag exactly as the API sent it */
   ifMatch?: number | string | undefined
   /** a streamed body of known length (uploads) */
   stream?: { body: ReadableStream<Uint8Array>, length: number, contentType: string }
@@ -137,9 +137,12 @@ export class AdminApiClient {
     return await this.send({ method: 'POST', path: ['models'], json: model })
   }
 
-  /** Changes some fields of a model (admin); a `functionName` of null makes it registry-only. */
-  async updateModel (name: string, changes: UpdateModelBody): Promise<AdminApiResponse<Model>> {
-    return await this.send({ method: 'PATCH', path: ['models', name], json: changes })
+  /**
+   * Changes some fields of a model (admin); a `functionName` of null makes it registry-only. With `ifMatch` (the
+   * model's version) a model changed since is refused with 412.
+   */
+  async updateModel (name: string, changes: UpdateModelBody, ifMatch?: number | string): Promise<AdminApiResponse<Model>> {
+    return await this.send({ method: 'PATCH', path: ['models', name], json: changes, ifMatch })
   }
 
   // Artifacts, releases, aliases

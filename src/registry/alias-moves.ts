@@ -1,4 +1,5 @@
 import type { RegistryContext } from './context.js'
+import { requireFunctionAliasOwner } from './function-alias-owners.js'
 import { releaseBeforeLastMove } from './history.js'
 import { deployTarget, requireDeployer } from './lambda-sync.js'
 import type { Alias } from './model.js'
@@ -74,7 +75,10 @@ export async function abortCanary (ctx: RegistryContext, model: string, alias: s
   return await executeMove(ctx, { ...move, action: 'canary-abort', plan: planCanaryAbort })
 }
 
-/** Checks what every move needs before the alias is claimed, so bad input never touches the alias. */
+/**
+ * Checks what every move needs before the alias is claimed, so bad input never touches the alias; a model whose
+ * Lambda alias another model owns (a registry from before one owner per alias) is refused every move.
+ */
 async function prepareMove (
   ctx: RegistryContext, model: string, alias: string, input: MoveInput, actor: string
 ): Promise<Pick<MoveRequest, 'model' | 'alias' | 'actor' | 'reason' | 'ifMatch'>> {
@@ -83,5 +87,6 @@ async function prepareMove (
   checkName('alias', alias)
   const reason = checkMoveInput(input)
   if (deployTarget(found, alias) !== null) requireDeployer(ctx, found)
+  await requireFunctionAliasOwner(ctx, found)
   return { model: found, alias, actor, reason, ifMatch: input.ifMatch }
 }

@@ -9,6 +9,7 @@ import pg from 'pg'
 import type { Logger } from 'pino'
 import * as registry0001 from '../../migrations/0001-registry.js'
 import * as artifactDigests0002 from '../../migrations/0002-artifact-digests.js'
+import * as modelVersionAndFunctionAliasOwners0003 from '../../migrations/0003-model-version-and-function-alias-owners.js'
 import * as aliasLockOwners0004 from '../../migrations/0004-alias-lock-owners-and-intended-moves.js'
 
 /** Row types of the registry's tables (snake_case, as in migrations/). Timestamps are ISO-8601 text. */
@@ -24,6 +25,15 @@ export interface ModelsTable {
   gate_images: string
   created_at: string
   updated_at: string
+  /** 1 at registration, +1 per update (migrations/0003); the model's ETag */
+  version: ColumnType<number, number | undefined, number>
+}
+
+/** Which model drives each Lambda alias (migrations/0003): one per (function_name, function_alias). */
+export interface FunctionAliasOwnersTable {
+  function_name: string
+  function_alias: string
+  model: string
 }
 
 export interface ReleasesTable {
@@ -116,6 +126,7 @@ export interface RegistrySchema {
   api_tokens: ApiTokensTable
   deployments: DeploymentsTable
   artifact_digests: ArtifactDigestsTable
+  function_alias_owners: FunctionAliasOwnersTable
 }
 
 export interface RegistryDatabase {
@@ -180,6 +191,7 @@ function sqlitePath (url: string): string {
 export const REGISTRY_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-registry': registry0001,
   '0002-artifact-digests': artifactDigests0002,
+  '0003-model-version-and-function-alias-owners': modelVersionAndFunctionAliasOwners0003,
   '0004-alias-lock-owners-and-intended-moves': aliasLockOwners0004,
 }
 

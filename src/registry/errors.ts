@@ -16,6 +16,8 @@ export class InvalidInputError extends RegistryError { readonly code = 'invalid_
 export class ModelNotFoundError extends RegistryError { readonly code = 'model_not_found' }
 /** A model with that name exists already (409). */
 export class ModelExistsError extends RegistryError { readonly code = 'model_exists' }
+/** The model's Lambda alias (function and alias) is another model's; a model cannot register, update or move onto it (409). */
+export class FunctionAliasTakenError extends RegistryError { readonly code = 'function_alias_taken' }
 /** The release number in the path does not exist (404). */
 export class ReleaseNotFoundError extends RegistryError { readonly code = 'release_not_found' }
 /** The alias in the path does not exist (404). */
@@ -30,7 +32,7 @@ export class NotDeployedError extends RegistryError { readonly code = 'not_deplo
 export class GateRejectedError extends RegistryError { readonly code = 'gate_rejected' }
 /** Another move of the same alias is in flight and the request had no If-Match (409). */
 export class AliasBusyError extends RegistryError { readonly code = 'alias_busy' }
-/** The If-Match revision is stale, or a move to it is already in flight (412). */
+/** The If-Match revision (an alias's) or version (a model's) is stale, or a move to it is already in flight (412). */
 export class RevisionMismatchError extends RegistryError { readonly code = 'revision_mismatch' }
 /** Lambda failed while the alias was being pushed; the registry alias did not move (502). */
 export class DeployFailedError extends RegistryError {

@@ -26,6 +26,8 @@ export interface Model {
   gateImages: S3Location[]
   createdAt: string
   updatedAt: string
+  /** 1 at registration, +1 per update: the model's ETag, and what an update's If-Match names */
+  version: number
 }
 
 /** One S3 object version (or delete marker) of a model's weights or labels key. */

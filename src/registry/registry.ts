@@ -4,6 +4,7 @@ import * as aliasMoves from './alias-moves.js'
 import * as aliases from './aliases.js'
 import * as artifacts from './artifacts.js'
 import { createContext, type RegistryContext, type RegistryOptions } from './context.js'
+import { sharedFunctionAliases, type SharedFunctionAlias } from './function-alias-owners.js'
 import * as histories from './history.js'
 import type {
   Alias, AliasView, ArtifactKind, ArtifactVersion, HistoryEntry, Model, ModelInput, ModelPatch, Release,
@@ -15,6 +16,7 @@ import * as releases from './releases.js'
 import type { MoveInput } from './validation.js'
 
 export type { RegistryObserver, RegistryOptions } from './context.js'
+export type { SharedFunctionAlias } from './function-alias-owners.js'
 /** True when `name` is a valid model or alias name (the rule lives in src/contract). */
 export { isValidName } from '../contract/rules.js'
 
@@ -30,14 +32,22 @@ export class Registry {
     this.#ctx = createContext(options)
   }
 
-  /** Registers a model; ModelExistsError when the name is taken. */
+  /** Registers a model at version 1; ModelExistsError when the name is taken, FunctionAliasTakenError when its Lambda alias is. */
   async createModel (input: ModelInput, actor: string): Promise<Model> {
     return await models.createModel(this.#ctx, input, actor)
   }
 
-  /** Changes a model's settings; its bucket and keys are fixed once it has releases (their pins name them). */
-  async updateModel (name: string, patch: ModelPatch, actor: string): Promise<Model> {
-    return await models.updateModel(this.#ctx, name, patch, actor)
+  /**
+   * Changes a model's settings and bumps its version; its bucket and keys are fixed once it has releases. With
+   * `ifMatch` a stale version is RevisionMismatchError; without it concurrent updates apply one after the other.
+   */
+  async updateModel (name: string, patch: ModelPatch, actor: string, options: { ifMatch?: number | undefined } = {}): Promise<Model> {
+    return await models.updateModel(this.#ctx, name, patch, actor, options)
+  }
+
+  /** Lambda aliases that several models drive (registries from before one owner per alias): moves of all but the owner are refused. */
+  async sharedFunctionAliases (): Promise<SharedFunctionAlias[]> {
+    return await sharedFunctionAliases(this.#ctx)
   }
 
   /** Every registered model, by name. */

@@ -7,11 +7,12 @@ import type { ModelSettings } from './validation.js'
 
 /** Rows of the registry's tables to domain objects and back: snake_case columns here, camelCase everywhere else. */
 
+export type ModelRow = Selectable<ModelsTable>
 export type ReleaseRow = Selectable<ReleasesTable>
 export type HistoryRow = Selectable<AliasHistoryTable>
 
 /** A model's settings as columns (validated before: see checkModelSettings). */
-export function modelColumns (settings: ModelSettings): Omit<ModelsTable, 'name' | 'created_at' | 'updated_at'> {
+export function modelColumns (settings: ModelSettings): Omit<ModelRow, 'name' | 'created_at' | 'updated_at' | 'version'> {
   return {
     bucket: settings.bucket,
     weights_key: settings.weightsKey,
@@ -23,7 +24,7 @@ export function modelColumns (settings: ModelSettings): Omit<ModelsTable, 'name'
   }
 }
 
-export function toModel (row: ModelsTable): Model {
+export function toModel (row: ModelRow): Model {
   return {
     name: row.name,
     bucket: row.bucket,
@@ -35,6 +36,7 @@ export function toModel (row: ModelsTable): Model {
     gateImages: JSON.parse(row.gate_images) as S3Location[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    version: row.version,
   }
 }
 

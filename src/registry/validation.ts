@@ -17,7 +17,7 @@ const BUCKET_PATTERN = /^[A-Za-z0-9._-]{3,255}$/
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
 
 /** What a model is besides its name and timestamps: everything registering or updating it sets. */
-export type ModelSettings = Omit<Model, 'name' | 'createdAt' | 'updatedAt'>
+export type ModelSettings = Omit<Model, 'name' | 'createdAt' | 'updatedAt' | 'version'>
 
 /** What every alias move takes besides its own fields. */
 export interface MoveInput { reason?: string | null | undefined, ifMatch?: number | undefined }

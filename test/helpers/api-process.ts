@@ -178,3 +178,51 @@ async function waitUntilReady (url: string, exited: Promise<ApiProcessExit>): Pr
   }
   throw new Error(`the API process at ${url} did not become ready: ${last}`)
 }
+
+/** One request to an API process with its admin token; the status, ETag and parsed body, whatever the status. */
+export async function callApi (
+  api: Pick<ApiProcess, 'url' | 'token'>, method: string, path: string, body?: unknown, headers: Record<string, string> = {}
+): Promise<{ status: number, etag: string | null, body: any }> {
+  const isBytes = Buffer.isBuffer(body)
+  const response = await fetch(`${api.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${api.token}`,
+      ...(body === undefined ? {} : { 'content-type': isBytes ? 'application/octet-stream' : 'application/json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: isBytes ? new Uint8Array(body) : JSON.stringify(body) }),
+  })
+  const text = await response.text()
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = text
+  }
+  return { status: response.status, etag: response.headers.get('etag'), body: parsed }
+}
+
+/**
+ * Registers model `name` on `bucket` through an API process (fields such as `functionName` as given) with `count`
+ * releases: release n pairs the n-th weights upload with one labels upload. Throws on any refusal.
+ */
+export async function seedModel (
+  api: Pick<ApiProcess, 'url' | 'token'>, name: string, bucket: string, count: number, fields: Record<string, unknown> = {}
+): Promise<void> {
+  const must = async (what: string, answer: Promise<{ status: number, body: any }>): Promise<any> => {
+    const { status, body } = await answer
+    if (status < 200 || status > 299) throw new Error(`${what} answered ${status}: ${JSON.stringify(body)}`)
+    return body
+  }
+  await must('creating the model', callApi(api, 'POST', '/v1/models', {
+    name, bucket, weightsKey: `${name}/model.onnx`, labelsKey: `${name}/labels.txt`, ...fields,
+  }))
+  const labels = await must('uploading labels', callApi(api, 'PUT', `/v1/models/${name}/artifacts/labels`, Buffer.from('cat\ndog\n')))
+  for (let n = 1; n <= count; n++) {
+    const weights = await must('uploading weights', callApi(api, 'PUT', `/v1/models/${name}/artifacts/weights`, Buffer.from(`weights of release ${n}`)))
+    await must(`registering release ${n}`, callApi(api, 'POST', `/v1/models/${name}/releases`, {
+      weightsVersionId: weights.versionId, labelsVersionId: labels.versionId, notes: `release ${n}`,
+    }))
+  }
+}

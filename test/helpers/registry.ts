@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { S3ArtifactStore } from '../../src/registry/artifact-store.js'
-import { migrateToLatest, openDatabase, type RegistryDatabase } from '../../src/registry/db.js'
+import type { MigrationProvider } from 'kysely'
+import { migrateToLatest, openDatabase, REGISTRY_MIGRATIONS, type RegistryDatabase } from '../../src/registry/db.js'
 import type { ModelInput, Release } from '../../src/registry/model.js'
 import { Registry } from '../../src/registry/registry.js'
 import { createTestDatabase } from './pg.js'
@@ -39,6 +40,14 @@ export async function openTestDatabase (t: Teardown, kind: DatabaseKind, options
   })
   if (options.migrate !== false) await migrateToLatest(database.db)
   return database
+}
+
+/** The registry's migrations up to and including `last`: a database as an earlier modelpin left it. */
+export function migrationsUpTo (last: string): MigrationProvider {
+  const names = Object.keys(REGISTRY_MIGRATIONS)
+  const end = names.indexOf(last)
+  if (end < 0) throw new Error(`there is no migration ${last}`)
+  return { getMigrations: async () => Object.fromEntries(names.slice(0, end + 1).map((name) => [name, REGISTRY_MIGRATIONS[name]!])) }
 }
 
 /** A registry over a fresh database of `kind` and a fresh versioned bucket on radosgw, without a Lambda deployer. */

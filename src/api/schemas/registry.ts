@@ -31,6 +31,7 @@ export const ModelSchema = Type.Object({
   gateImages: Type.Array(S3LocationSchema),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
+  version: Type.Integer({ minimum: 1, description: '1 at registration, +1 per update; the ETag, and what an update\'s If-Match names' }),
 })
 
 export const ArtifactVersionSchema = Type.Object({

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { CreateModelBody, UpdateModelBody } from '../../client/admin-api.js'
 import {
-  booleanOption, defineCommand, positionals, printResult, stringListOption, stringOption, type CommandContext,
+  booleanOption, defineCommand, ifMatchOption, positionals, printResult, stringListOption, stringOption, type CommandContext,
   type OptionSpec, type RawArguments,
 } from '../command.js'
 import { UsageError } from '../errors.js'
@@ -50,6 +50,9 @@ const FIELD_OPTIONS = {
 
 const MODEL_OPTIONS = {
   ...FIELD_OPTIONS,
+  'if-match': {
+    type: 'string', value: 'version', description: 'update: only if the model is still at this version (its ETag); a stale one exits 4',
+  },
   'registry-only': { type: 'boolean', description: 'update: detach the Lambda function (functionName null)' },
   'no-gate-images': { type: 'boolean', description: 'update: remove every gate image' },
   from: { type: 'string', value: 'file', description: 'create: start from a JSON body in a file (the flags win)' },
@@ -59,7 +62,7 @@ export type ModelArgs =
   | { model: string }
   | { action: 'list' }
   | { action: 'create', fields: Partial<CreateModelBody>, from?: string }
-  | { action: 'update', model: string, changes: UpdateModelBody }
+  | { action: 'update', model: string, changes: UpdateModelBody, ifMatch?: number }
 
 export const modelCommand = defineCommand({
   name: 'model',
@@ -67,7 +70,8 @@ export const modelCommand = defineCommand({
   summary: 'register, update, list or show models (create and update need an admin token)',
   details: 'create: without --function-name the model is registry-only; --from reads a JSON body such as\n' +
     '  `terraform -chdir=infra output -json model_registration` (the model\'s name may come from it too).\n' +
-    'update: changes only the fields given (bucket and keys only while the model has no release).\n' +
+    'update: changes only the fields given (bucket and keys only while the model has no release) and bumps the\n' +
+    '  model\'s version; --if-match <version> refuses it if the model changed since that version.\n' +
     '`model <model>` is `model get <model>`; a model named like an action is shown with `model get`.',
   options: MODEL_OPTIONS,
   parse: (raw): ModelArgs => {
@@ -91,7 +95,7 @@ export const modelCommand = defineCommand({
       const body = await createBody(args.fields, args.from)
       printResult(context, await context.client.createModel(body), formatModel)
     } else {
-      printResult(context, await context.client.updateModel(args.model, args.changes), formatModel)
+      printResult(context, await context.client.updateModel(args.model, args.changes, args.ifMatch), formatModel)
     }
   },
 })
@@ -101,6 +105,7 @@ function parseCreate (raw: RawArguments): ModelArgs {
   for (const name of ['registry-only', 'no-gate-images'] as const) {
     if (booleanOption(raw, name)) throw new UsageError(`--${name} goes with model update, not model create`)
   }
+  if (stringOption(raw, 'if-match') !== undefined) throw new UsageError('--if-match goes with model update, not model create')
   const from = stringOption(raw, 'from')
   const fields: Partial<CreateModelBody> = { ...(model === undefined ? {} : { name: model }), ...fieldValues(raw) }
   // with --from the file may supply what is missing; it is checked once read, still before anything is sent
@@ -123,7 +128,8 @@ function parseUpdate (raw: RawArguments): ModelArgs {
   if (Object.keys(changes).length === 0) {
     throw new UsageError(`nothing to update: give at least one of ${Object.keys(FIELD_OPTIONS).map((name) => `--${name}`).join(', ')}, --registry-only, --no-gate-images`)
   }
-  return { action: 'update', model: model!, changes }
+  const ifMatch = ifMatchOption(raw)
+  return ifMatch === undefined ? { action: 'update', model: model!, changes } : { action: 'update', model: model!, changes, ifMatch }
 }
 
 /** The model fields given as flags, under the API's names; absent flags are left out. */
@@ -145,6 +151,7 @@ function fieldValues (raw: RawArguments): UpdateModelBody {
 
 function refuseFieldOptions (raw: RawArguments, action: string): void {
   const given = Object.keys(MODEL_OPTIONS).find((name) => raw.values[name] !== undefined)
+  if (given === 'if-match') throw new UsageError(`--if-match goes with model update, not model ${action}`)
   if (given !== undefined) throw new UsageError(`--${given} goes with model create or update, not model ${action}`)
 }
 

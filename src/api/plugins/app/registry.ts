@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Deployer } from '../../../registry/deployer.js'
 import { Registry } from '../../../registry/registry.js'
@@ -40,6 +41,7 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     // Lambda being down must not keep the API from starting: reads report drift, moves fail with 502 until it is back.
     fastify.log.error({ err: error }, 'start-up reconcile failed; the API serves anyway')
   }
+  await warnAboutSharedFunctionAliases(fastify, registry)
 
   let running: Promise<void> | undefined
   const timer = setInterval(() => {
@@ -54,3 +56,18 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     await running
   })
 }, { name: 'registry', dependencies: ['config', 'metrics', 'database', 's3'] })
+
+/**
+ * A registry from before one owner per Lambda alias may have several models on one: they keep their data, and the
+ * operator learns at every start which of them the API refuses to move.
+ */
+async function warnAboutSharedFunctionAliases (fastify: FastifyInstance, registry: Registry): Promise<void> {
+  for (const { functionName, functionAlias, owner, models } of await registry.sharedFunctionAliases()) {
+    // no owner recorded: the first move takes it for the earliest-registered model
+    const mover = owner ?? models[0]
+    const refused = models.filter((model) => model !== mover)
+    fastify.log.warn({ functionName, functionAlias, owner: mover, models, refused },
+      `models ${models.join(', ')} share Lambda alias ${functionAlias} of function ${functionName}: only ${mover} ` +
+      `may move; moves of ${refused.join(', ')} are refused until each gets a functionAlias of its own or is made registry-only`)
+  }
+}

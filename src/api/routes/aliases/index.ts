@@ -5,7 +5,7 @@ import {
   DEFAULT_HISTORY_LIMIT, MAX_CANARY_WEIGHT_EXCLUSIVE, MAX_HISTORY_LIMIT, MAX_TEXT_LENGTH, MIN_CANARY_WEIGHT_EXCLUSIVE,
 } from '../../../contract/limits.js'
 import type { Alias } from '../../../registry/model.js'
-import { ApiError } from '../../errors.js'
+import { ifMatchNumber, sendETag } from '../../if-match.js'
 import { actorOf } from '../../plugins/app/auth.js'
 import { errorResponses, ReleaseNumberSchema, TimestampSchema } from '../../schemas/common.js'
 import { AliasParamsSchema, HistoryEntrySchema, PinSchema } from '../../schemas/registry.js'
@@ -196,20 +196,13 @@ const aliasRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
 /** An alias's ETag is its revision in quotes (`"7"`); If-Match takes it quoted or bare. */
 function withETag<T extends Pick<Alias, 'revision'>> (reply: FastifyReply, alias: T): T {
-  reply.header('etag', `"${alias.revision}"`)
+  sendETag(reply, alias.revision)
   return alias
 }
 
 /** `If-Match: "7"` (the ETag as sent) or `If-Match: 7` (bare) is revision 7; absent is no precondition. */
 export function ifMatchOf (request: FastifyRequest): number | undefined {
-  const header = request.headers['if-match']
-  if (header === undefined) return undefined
-  const match = /^\s*(?:"(\d{1,15})"|(\d{1,15}))\s*$/.exec(header)
-  const digits = match?.[1] ?? match?.[2]
-  if (digits === undefined) {
-    throw new ApiError('invalid_input', `If-Match must be an alias revision, as its ETag ("7") or bare (7); got ${JSON.stringify(header)}`)
-  }
-  return Number(digits)
+  return ifMatchNumber(request, 'an alias revision')
 }
 
 export default aliasRoutes

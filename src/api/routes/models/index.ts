@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { MAX_FUNCTION_ALIAS_LENGTH, MAX_FUNCTION_NAME_LENGTH, MAX_GATE_IMAGES } from '../../../contract/limits.js'
 import { BucketNameSchema, ObjectKeySchema } from '../../../contract/schemas.js'
+import { ifMatchNumber, sendETag } from '../../if-match.js'
 import { actorOf } from '../../plugins/app/auth.js'
 import { AliasNameSchema, errorResponses, ModelNameSchema } from '../../schemas/common.js'
 import { ModelParamsSchema, ModelSchema, S3LocationSchema } from '../../schemas/registry.js'
@@ -43,6 +44,10 @@ export type UpdateModelBody = Static<typeof UpdateModelBodySchema>
 
 export const ModelListSchema = Type.Object({ models: Type.Array(ModelSchema) })
 
+export const ModelIfMatchHeadersSchema = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'the model\'s version as its ETag (`"3"`) or bare (`3`); without it, concurrent updates apply one after the other' })),
+})
+
 /** Registering, updating and reading models. */
 const modelRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/models', {
@@ -50,12 +55,14 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['models'],
       summary: 'Register a model',
-      description: '`functionAlias` defaults to `live` and `deployAlias` to `production`; without `functionName` the model is registry-only.',
+      description: '`functionAlias` defaults to `live` and `deployAlias` to `production`; without `functionName` the model is registry-only. ' +
+        'A (functionName, functionAlias) pair belongs to one model (409 `function_alias_taken`). The answer\'s ETag is the model\'s version.',
       body: CreateModelBodySchema,
       response: { 201: ModelSchema, ...errorResponses(400, 401, 403, 409, 422) },
     },
   }, async (request, reply) => {
     const model = await fastify.registry.createModel(request.body, actorOf(request))
+    sendETag(reply, model.version)
     return reply.code(201).send(model)
   })
 
@@ -69,21 +76,34 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['models'],
       summary: 'Read a model',
+      description: 'The answer\'s ETag is the model\'s version.',
       params: ModelParamsSchema,
       response: { 200: ModelSchema, ...errorResponses(400, 401, 403, 404) },
     },
-  }, async (request) => fastify.registry.getModel(request.params.model))
+  }, async (request, reply) => {
+    const model = await fastify.registry.getModel(request.params.model)
+    sendETag(reply, model.version)
+    return model
+  })
 
   fastify.patch('/models/:model', {
     config: { role: 'admin' },
     schema: {
       tags: ['models'],
       summary: 'Update a model',
+      description: 'Changes the fields given and bumps `version` (the answer\'s ETag). With If-Match, a stale version is 412 ' +
+        '`revision_mismatch`; moving onto another model\'s (functionName, functionAlias) is 409 `function_alias_taken`.',
       params: ModelParamsSchema,
+      headers: ModelIfMatchHeadersSchema,
       body: UpdateModelBodySchema,
-      response: { 200: ModelSchema, ...errorResponses(400, 401, 403, 404, 422) },
+      response: { 200: ModelSchema, ...errorResponses(400, 401, 403, 404, 409, 412, 422) },
     },
-  }, async (request) => fastify.registry.updateModel(request.params.model, request.body, actorOf(request)))
+  }, async (request, reply) => {
+    const model = await fastify.registry.updateModel(request.params.model, request.body, actorOf(request),
+      { ifMatch: ifMatchNumber(request, 'a model version') })
+    sendETag(reply, model.version)
+    return model
+  })
 }
 
 export default modelRoutes
