@@ -1,4 +1,6 @@
 import { GetAliasCommand, type LambdaClient } from '@aws-sdk/client-lambda'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { createLambdaClient, LambdaDeployer } from '../src/deploy/lambda-deployer.js'
 import { build, type TestApp } from './helpers/app.js'
@@ -89,6 +91,30 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       t.match(settled[0], { action: 'promote', toRelease: 3, reason: 'unknown outcome', outcome: 'succeeded', detail: /^settled by reconcile/ })
       t.equal(settled[0].actor, settled[1].actor, 'the original actor')
       await agree(t, app, direct, 3)
+    })
+
+    t.test('Lambda routed but the commit fails: 503, then one entry settled by reconcile', { skip: kind === 'postgres' ? 'SQLite\'s write lock makes the commit fail for real' : false }, async (t) => {
+      const before = (await history(app)).length
+      let open!: () => void
+      const held = proxy.add({ method: 'PUT', path: ALIAS, action: { kind: 'forward' }, until: new Promise<void>((resolve) => { open = resolve }), times: 1 })
+      const answer = app.api('POST', `${PATH}/promote`, { body: { release: 2, reason: 'commit fails' } })
+      await held.matched()
+      // another connection holds SQLite's write lock while Lambda is routed: the commit waits, then fails
+      const sqlite = new Database(join(app.dataDir, 'registry.db'))
+      t.teardown(() => { if (sqlite.open) sqlite.close() })
+      sqlite.exec('BEGIN IMMEDIATE')
+      open()
+      const refused = await answer
+      sqlite.exec('ROLLBACK')
+      sqlite.close()
+      t.match(refused, { status: 503, body: { error: { code: 'outcome_unknown' } } }, refused.text)
+      const settled = await waitFor(async () => {
+        const entries = await history(app)
+        return entries.length > before ? entries : undefined
+      })
+      t.equal(settled.length, before + 1, 'exactly one entry for the move')
+      t.match(settled[0], { action: 'promote', toRelease: 2, reason: 'commit fails', outcome: 'succeeded', detail: /^settled by reconcile/ })
+      await agree(t, app, direct, 2)
     })
   })
 }

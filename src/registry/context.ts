@@ -13,6 +13,8 @@ export interface RegistryOptions {
   logger?: Logger | undefined
   /** how long an alias lock lives unrenewed (its holder renews it every third of this) before it can be taken over */
   lockTtlMs?: number | undefined
+  /** how often the process reconciles (for the Retry-After of an unknown outcome); default 60 s */
+  reconcileIntervalMs?: number | undefined
   /** told what reconcile finds and does (the API counts it in /metrics) */
   observer?: RegistryObserver | undefined
   /**
@@ -42,6 +44,7 @@ export interface RegistryContext {
   readonly locks: AliasLocks
   readonly soleProcess: boolean
   readonly observer: RegistryObserver | undefined
+  readonly reconcileIntervalMs: number
   /** the time every row is stamped with */
   readonly now: () => Date
 }
@@ -56,6 +59,7 @@ export function createContext (options: RegistryOptions, clock: () => Date = () 
     locks: new AliasLocks(options.db, { ttlMs: options.lockTtlMs }),
     soleProcess: options.soleProcess ?? false,
     observer: options.observer,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
     now: clock,
   }
 }

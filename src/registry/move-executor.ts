@@ -146,9 +146,9 @@ async function readBack (
 
 function outcomeUnknown (ctx: RegistryContext, alias: string, why: string, cause: unknown): OutcomeUnknownError {
   // the lock expires one TTL after its last renewal; the next reconcile after that settles the move
-  const seconds = Math.ceil(ctx.locks.ttlMs / 1000) + 1
+  const seconds = Math.ceil((ctx.locks.ttlMs + ctx.reconcileIntervalMs) / 1000) + 1
   return new OutcomeUnknownError(seconds,
-    `the outcome of the move of alias ${alias} is unknown: ${why}; a reconcile settles it once its lock expires (about ${seconds} s); read the alias and its history then`,
+    `the outcome of the move of alias ${alias} is unknown: ${why}; a reconcile settles it once its lock expires, within about ${seconds} s; read the alias and its history then`,
     { cause })
 }
 

@@ -32,6 +32,7 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     // SQLite serves one API process (any lock it finds at start-up is a leftover); several replicas share PostgreSQL
     soleProcess: fastify.database.dialect === 'sqlite',
     lockTtlMs: fastify.config.lockTtlSeconds * 1000,
+    reconcileIntervalMs: fastify.config.reconcileSeconds * 1000,
     observer: fastify.metrics.moves,
   })
   fastify.decorate('registry', registry)
