@@ -54,6 +54,8 @@ export default async function run (): Promise<Figures> {
       logLevel: 'warn',
       s3: settings,
       lambdaEndpoint: undefined,
+      lockTtlSeconds: 30,
+      reconcileSeconds: 60,
     }, { s3Credentials: credentials })
     try {
       const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()

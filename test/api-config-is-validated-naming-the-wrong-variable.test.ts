@@ -15,6 +15,8 @@ t.test('with an empty environment every setting has its documented default', asy
     logLevel: 'info',
     s3: { endpoint: undefined, region: 'us-east-1', forcePathStyle: false, checksums: 'when_supported' },
     lambdaEndpoint: undefined,
+    lockTtlSeconds: 30,
+    reconcileSeconds: 60,
   })
 })
 
@@ -30,8 +32,12 @@ t.test('each variable sets its field', async (t) => {
     AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:7480',
     AWS_REGION: 'eu-west-1',
     AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9001',
+    MODELPIN_LOCK_TTL_SECONDS: '5',
+    MODELPIN_RECONCILE_SECONDS: '2',
   })
   t.match(config, {
+    lockTtlSeconds: 5,
+    reconcileSeconds: 2,
     host: '0.0.0.0',
     port: 0,
     dataDir: '/var/lib/modelpin',
@@ -48,6 +54,8 @@ t.test('each variable sets its field', async (t) => {
 t.test('a wrong value is refused with a message naming its variable', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ MODELPIN_API_PORT: 'eighty' }, /^MODELPIN_API_PORT must be a port number/],
+    [{ MODELPIN_LOCK_TTL_SECONDS: '0' }, /^MODELPIN_LOCK_TTL_SECONDS must be a whole number of seconds/],
+    [{ MODELPIN_RECONCILE_SECONDS: '1.5' }, /^MODELPIN_RECONCILE_SECONDS must be a whole number of seconds/],
     [{ MODELPIN_API_PORT: '70000' }, /^MODELPIN_API_PORT/],
     [{ DATABASE_URL: 'mysql://x:pw@y/z' }, /^DATABASE_URL must be .*mysql:\/\/x:\*\*\*@y\/z/],
     [{ MODELPIN_ADMIN_TOKEN: 'short' }, /^MODELPIN_ADMIN_TOKEN must be at least 16/],

@@ -7,7 +7,8 @@ import { NAME_PATTERN } from '../src/api/schemas/common.js'
 import { LambdaDeployer } from '../src/deploy/lambda-deployer.js'
 import { isValidName } from '../src/registry/registry.js'
 import { build, type ApiAnswer } from './helpers/app.js'
-import { handlerPath, startTestRuntime, waitForRuntimeEvent } from './helpers/lambda-runtime.js'
+import { startFaultProxy } from './helpers/fault-proxy.js'
+import { handlerPath, lambdaClient, startTestRuntime, waitForRuntimeEvent } from './helpers/lambda-runtime.js'
 
 /** The README's error table: code -> status. */
 async function readmeErrorTable (): Promise<Record<string, number>> {
@@ -20,7 +21,11 @@ t.test('every error code is answered by a real request with its status, and the 
   // Functions that refuse every image, invoked by the gate and by predict. `hold.jpg` keeps an invocation (and so the
   // move that made it) running until the function's 3 s timeout.
   const refuser = { bundlePath: handlerPath('refuses-every-image.mjs'), handler: 'index.handler', environment: {}, timeoutSeconds: 3 }
-  const { runtime, lambda } = await startTestRuntime(t, { functions: ['refuser', 'gated', 'holder'].map((name) => ({ name, ...refuser })) })
+  const { runtime } = await startTestRuntime(t, { functions: ['refuser', 'gated', 'holder', 'unsure'].map((name) => ({ name, ...refuser })) })
+  // every Lambda call through a fault proxy; only function `unsure`'s get faults (for outcome_unknown)
+  const proxy = await startFaultProxy(t, runtime.url)
+  const lambda = lambdaClient(proxy.url)
+  t.teardown(() => lambda.destroy())
   const app = await build(t, { deployer: new LambdaDeployer({ lambda }) })
   const { api, bucket } = app
 
@@ -32,6 +37,7 @@ t.test('every error code is answered by a real request with its status, and the 
   await app.modelWithReleases('gated', 1, { functionName: 'gated', gateImages: [{ bucket, key: 'any.jpg' }] })
   await app.modelWithReleases('holder', 1, { functionName: 'holder', gateImages: [{ bucket, key: 'hold.jpg' }] })
   await app.modelWithReleases('ghost', 1, { functionName: 'no-such-function' })
+  await app.modelWithReleases('unsure', 1, { functionName: 'unsure' })
   t.equal((await app.createModel('lost', { bucket: 'no-such-bucket-modelpin' })).status, 201)
   const image = { base64: Buffer.from('not an image').toString('base64') }
   const json = { 'content-type': 'application/json' }
@@ -68,6 +74,16 @@ t.test('every error code is answered by a real request with its status, and the 
     ['bucket_not_found', 422, () => api('GET', '/v1/models/lost/artifacts/weights/versions')],
     ['prediction_failed', 422, () => api('POST', '/v1/models/refuser/predict', { body: { release: 1, image } })],
     ['deploy_failed', 502, () => api('POST', '/v1/models/ghost/aliases/production/promote', { body: { release: 1 } })],
+    ['outcome_unknown', 503, async () => {
+      // the alias is created but its reply is lost, and reading Lambda back fails too
+      const aliases = /^\/2015-03-31\/functions\/unsure\/aliases/
+      const create = proxy.add({ method: 'POST', path: aliases, action: { kind: 'drop-reply' }, times: 1 })
+      create.matched().then(() => proxy.add({ method: 'GET', path: aliases, action: { kind: 'answer', status: 500, body: { Message: 'injected' } } }), () => {})
+      const answer = await api('POST', '/v1/models/unsure/aliases/production/promote', { body: { release: 1 } })
+      proxy.clear()
+      t.match(answer.headers['retry-after'], /^\d+$/, 'outcome_unknown: Retry-After')
+      return answer
+    }],
     ['internal', 500, async () => {
       // a real failure, not a fake: the database is gone under the running app
       await app.app.database.close()

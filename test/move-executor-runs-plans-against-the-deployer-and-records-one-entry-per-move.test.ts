@@ -53,6 +53,13 @@ class FakeDeployer implements Deployer {
     this.routing = { functionVersion, canary: canary ?? null }
   }
 
+  /** fencing and revisions are tested against the local runtime; here the alias never changes behind the mover */
+  async aliasRevision (): Promise<string | null> {
+    return this.routing === null ? null : 'revision'
+  }
+
+  async fence (): Promise<void> {}
+
   async readLive (): Promise<LiveAlias> {
     if (this.routing === null) throw new DeployStepError('get-alias', 'the alias does not exist')
     const pin = (version: string): LiveAlias['pin'] => this.versions.get(version)?.pin

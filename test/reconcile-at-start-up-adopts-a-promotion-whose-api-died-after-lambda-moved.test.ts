@@ -7,7 +7,7 @@ import Database from 'better-sqlite3'
 import { invokeWithTestImage, lambdaAlias, releaseLabel } from './helpers/admin-api.js'
 import { adminClient, restartApi, startEndToEnd } from './helpers/e2e.js'
 
-t.test('an API killed between moving Lambda\'s alias and recording the move: the next start adopts it with a reconcile entry', async (t) => {
+t.test('an API killed between moving Lambda\'s alias and recording the move: the next start settles it with one entry of the move', async (t) => {
   // a gate image, so that the move has a moment (the gate's invocation) between claiming the alias and routing Lambda
   const { stack, api: stackApi, lambda, photos: { bucket } } = await startEndToEnd(t, { photos: { 'gate/red.jpg': 'red' } })
   const dataDir = join(stack.info.adminTokenFile, '..')
@@ -72,7 +72,9 @@ t.test('an API killed between moving Lambda\'s alias and recording the move: the
   t.match(adopted.body, { release: 2, revision: before.body.revision + 1, drift: false, live: { functionVersion: version2, release: 2 } },
     'start-up adopted what Lambda serves')
   const history = (await api.get(`${alias}/history`)).body.history
-  t.match(history[0], { action: 'reconcile', fromRelease: 1, toRelease: 2, outcome: 'succeeded' })
+  // the move's intent was recorded with its lock: the entry is the move's own, not a `reconcile` (no drift to explain)
+  t.match(history[0], { action: 'promote', fromRelease: 1, toRelease: 2, outcome: 'succeeded', reason: 'interrupted', detail: /^settled by reconcile/ })
+  t.equal(history.filter((entry: { reason: string | null }) => entry.reason === 'interrupted').length, 1, 'one entry for the move')
   const next = await api.post(`${alias}/rollback`, { reason: 'the alias is free again' }, { 'if-match': adopted.etag! })
   t.equal(next.status, 200, `the alias is not left locked: ${JSON.stringify(next.body)}`)
   t.equal((await lambdaAlias(lambda, stack)).functionVersion, version1)

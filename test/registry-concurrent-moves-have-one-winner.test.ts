@@ -50,7 +50,7 @@ for (const kind of DATABASE_KINDS) {
     await registerModelWithReleases(registry, bucket, 'resnet', 2)
     await registry.promote('resnet', 'staging', { release: 1 }, 'setup')
     // a move by a process that stopped an hour ago: its lock expired long since
-    const stale = new AliasLocks(database.db, { now: () => new Date(Date.now() - 3600_000) })
+    const stale = new AliasLocks(database.db, { ttlMs: -3600_000 })
     await stale.claim('resnet', 'staging')
     t.match(await registry.promote('resnet', 'staging', { release: 2 }, 'bob'), { release: 2, revision: 2 })
 

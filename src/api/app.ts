@@ -3,7 +3,7 @@ import Fastify, {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
-import { RegistryError } from '../registry/errors.js'
+import { OutcomeUnknownError, RegistryError } from '../registry/errors.js'
 import type { Deployer } from '../registry/deployer.js'
 import { loggerOptions } from '../logging.js'
 import type { ApiConfig } from './config.js'
@@ -109,6 +109,7 @@ function errorHandler (error: FastifyError, request: FastifyRequest, reply: Fast
     request.log.info({ code, reason: message }, 'request refused')
   }
   reply.errorCode = code
+  if (error instanceof OutcomeUnknownError) reply.header('retry-after', String(error.retryAfterSeconds))
   return reply.code(status).send({ error: { code, message } })
 }
 

@@ -18,6 +18,10 @@ export interface ApiConfig {
   s3: S3Settings
   /** the Lambda API endpoint (the local runtime's URL locally); undefined means AWS Lambda in the S3 region */
   lambdaEndpoint: string | undefined
+  /** how long an alias lock lives unrenewed before another process may take it over */
+  lockTtlSeconds: number
+  /** how often this process reconciles the registry with Lambda (it also does at start-up) */
+  reconcileSeconds: number
 }
 
 export interface ApiVariable {
@@ -44,6 +48,8 @@ export const API_ENVIRONMENT: readonly ApiVariable[] = [
   { name: 'AWS_REGION', default: 'us-east-1', description: 'AWS region of S3 and Lambda (falls back to `AWS_DEFAULT_REGION`)' },
   { name: 'AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY', default: '(the SDK\'s credential chain)', description: 'credentials for S3 and Lambda; any source of the AWS SDK\'s default chain works' },
   { name: 'AWS_ENDPOINT_URL_LAMBDA', default: '(AWS Lambda)', description: 'Lambda API endpoint, e.g. `http://127.0.0.1:9001` for the local runtime' },
+  { name: 'MODELPIN_LOCK_TTL_SECONDS', default: '30', description: 'seconds an alias lock lives without renewal (its move renews it every third of this) before another process takes it over and settles its move' },
+  { name: 'MODELPIN_RECONCILE_SECONDS', default: '60', description: 'seconds between two reconciles of the registry with Lambda (each process also reconciles at start-up)' },
 ]
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -79,7 +85,15 @@ export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig 
     logLevel,
     s3,
     lambdaEndpoint,
+    lockTtlSeconds: positiveInteger('MODELPIN_LOCK_TTL_SECONDS', nonEmpty(env.MODELPIN_LOCK_TTL_SECONDS) ?? '30'),
+    reconcileSeconds: positiveInteger('MODELPIN_RECONCILE_SECONDS', nonEmpty(env.MODELPIN_RECONCILE_SECONDS) ?? '60'),
   }
+}
+
+function positiveInteger (name: string, value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1 || n > 86400) throw new Error(`${name} must be a whole number of seconds from 1 to 86400, got "${value}"`)
+  return n
 }
 
 function port (name: string, value: string): number {

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   prediction_failed: { status: 422, meaning: 'the function answered the prediction with an error (its errorType and errorMessage are in the message)' },
   internal: { status: 500, meaning: 'an unexpected failure; details are in the server log, never in the answer' },
   deploy_failed: { status: 502, meaning: 'Lambda failed while the alias was pushed; the alias did not move (the message names the failed step)' },
+  outcome_unknown: { status: 503, meaning: 'Lambda may have moved but could not be read back, or the move could not be recorded; `Retry-After` says when a reconcile will have settled it (one history entry then says how it ended)' },
   shutting_down: { status: 503, meaning: 'the process is stopping (SIGTERM): it finishes the requests in flight and takes no new one; send it to another replica or retry once it is back' },
 } as const satisfies Record<string, { status: number, meaning: string }>
 

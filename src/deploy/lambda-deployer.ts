@@ -73,10 +73,10 @@ export class LambdaDeployer implements Deployer {
     return { functionVersion: published.Version, published: true }
   }
 
-  async route (target: DeployTarget, functionVersion: string, canary?: CanaryRoute): Promise<void> {
+  async route (target: DeployTarget, functionVersion: string, canary?: CanaryRoute, expectedRevision?: string | null): Promise<void> {
     const routing = { AdditionalVersionWeights: canary === undefined ? {} : { [canary.functionVersion]: canary.weight } }
-    const alias = await step('get-alias', () => this.#getAlias(target))
-    if (alias === undefined) {
+    const revision = expectedRevision !== undefined ? expectedRevision : (await step('get-alias', () => this.#getAlias(target)))?.RevisionId ?? null
+    if (revision === null) {
       await step('create-alias', () => this.#lambda.send(new CreateAliasCommand({
         FunctionName: target.functionName,
         Name: target.functionAlias,
@@ -89,10 +89,28 @@ export class LambdaDeployer implements Deployer {
         Name: target.functionAlias,
         FunctionVersion: functionVersion,
         RoutingConfig: routing,
-        RevisionId: alias.RevisionId,
+        RevisionId: revision,
       })))
     }
     this.#logger?.info({ function: target.functionName, alias: target.functionAlias, functionVersion, canary }, 'alias moved')
+  }
+
+  async aliasRevision (target: DeployTarget): Promise<string | null> {
+    const alias = await step('get-alias', () => this.#getAlias(target))
+    return alias?.RevisionId ?? null
+  }
+
+  async fence (target: DeployTarget): Promise<void> {
+    const alias = await step('get-alias', () => this.#getAlias(target))
+    if (alias === undefined) return
+    await step('fence-alias', () => this.#lambda.send(new UpdateAliasCommand({
+      FunctionName: target.functionName,
+      Name: target.functionAlias,
+      FunctionVersion: alias.FunctionVersion,
+      RoutingConfig: { AdditionalVersionWeights: alias.RoutingConfig?.AdditionalVersionWeights ?? {} },
+      RevisionId: alias.RevisionId,
+    })))
+    this.#logger?.info({ function: target.functionName, alias: target.functionAlias }, 'fenced the alias against the mover whose lock was taken over')
   }
 
   async readLive (target: DeployTarget): Promise<LiveAlias> {
@@ -109,6 +127,7 @@ export class LambdaDeployer implements Deployer {
       functionVersion: alias.FunctionVersion,
       pin: main,
       canary: weights[0] === undefined ? null : { functionVersion: weights[0][0], weight: weights[0][1], pin: canaryPin },
+      revisionId: alias.RevisionId,
     }
   }
 
@@ -206,8 +225,23 @@ async function step<T> (name: string, run: () => Promise<T>): Promise<T> {
     return await run()
   } catch (error) {
     if (error instanceof DeployStepError) throw error
-    throw new DeployStepError(name, `${name} failed: ${messageOf(error)}`, { cause: error })
+    throw new DeployStepError(name, `${name} failed: ${messageOf(error)}`, { cause: error, effectUnknown: effectUnknown(error) })
   }
+}
+
+/**
+ * True when a failed call may still have taken effect: no answer came (a timeout, a reset or closed connection) or
+ * Lambda answered 5xx. A refused connection or a 4xx answer means Lambda did not apply the call.
+ */
+export function effectUnknown (error: unknown): boolean {
+  const e = error as { name?: unknown, code?: unknown, $fault?: unknown, $metadata?: { httpStatusCode?: unknown } } | null
+  if (e === null || typeof e !== 'object') return false
+  const status = e.$metadata?.httpStatusCode
+  if (typeof status === 'number') return status >= 500
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND') return false
+  return e.$fault === 'server' || e.name === 'TimeoutError' || e.name === 'AbortError' ||
+    ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET'].includes(String(e.code)) ||
+    /socket hang up|ECONNRESET|timed? ?out/i.test(String((error as Error).message))
 }
 
 function messageOf (error: unknown): string {

@@ -11,13 +11,27 @@ export interface RegistryOptions {
   /** pushes the deploy alias of models with a `functionName` to Lambda; without it those moves are refused */
   deployer?: Deployer | undefined
   logger?: Logger | undefined
-  /** how long one alias move may take before its lock counts as abandoned */
+  /** how long an alias lock lives unrenewed (its holder renews it every third of this) before it can be taken over */
   lockTtlMs?: number | undefined
+  /** how often the process reconciles (for the Retry-After of an unknown outcome); default 60 s */
+  reconcileIntervalMs?: number | undefined
+  /** told what reconcile finds and does (the API counts it in /metrics) */
+  observer?: RegistryObserver | undefined
   /**
    * True when this process is the only one that moves aliases in this database (SQLite; PostgreSQL is for several
    * replicas): start-up then frees every lock, since only a process that stopped mid-move can have left one.
    */
   soleProcess?: boolean | undefined
+}
+
+/** What reconcile and lock take-overs report, for metrics. */
+export interface RegistryObserver {
+  /** after each look at a deploy alias: whether Lambda serves something other than the registry says */
+  aliasDrift?: (model: string, alias: string, drifted: boolean) => void
+  /** an alias adopted from Lambda with a `reconcile` entry */
+  reconcileAdoption?: () => void
+  /** a lock taken over from a holder that stopped renewing it */
+  lockTakeover?: () => void
 }
 
 /** What every part of the registry works with: passed to each of its functions, so none keeps state of its own. */
@@ -29,6 +43,8 @@ export interface RegistryContext {
   readonly logger: Logger
   readonly locks: AliasLocks
   readonly soleProcess: boolean
+  readonly observer: RegistryObserver | undefined
+  readonly reconcileIntervalMs: number
   /** the time every row is stamped with */
   readonly now: () => Date
 }
@@ -40,8 +56,10 @@ export function createContext (options: RegistryOptions, clock: () => Date = () 
     store: options.store,
     deployer: options.deployer,
     logger: options.logger ?? pino({ enabled: false }),
-    locks: new AliasLocks(options.db, { ttlMs: options.lockTtlMs, now: clock }),
+    locks: new AliasLocks(options.db, { ttlMs: options.lockTtlMs }),
     soleProcess: options.soleProcess ?? false,
+    observer: options.observer,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
     now: clock,
   }
 }

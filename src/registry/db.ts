@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import * as registry0001 from '../../migrations/0001-registry.js'
 import * as artifactDigests0002 from '../../migrations/0002-artifact-digests.js'
 import * as modelVersionAndFunctionAliasOwners0003 from '../../migrations/0003-model-version-and-function-alias-owners.js'
+import * as aliasLockOwners0004 from '../../migrations/0004-alias-lock-owners-and-intended-moves.js'
 
 /** Row types of the registry's tables (snake_case, as in migrations/). Timestamps are ISO-8601 text. */
 export interface ModelsTable {
@@ -61,9 +62,19 @@ export interface AliasesTable {
   canary_release: number | null
   canary_weight: number | null
   canary_function_version: string | null
-  /** held by the one move in flight; a lock whose expiry has passed is free */
+  /** held by the one move in flight; a lock whose expiry (by the database's clock) has passed can be taken over */
   lock_token: string | null
   lock_expires_at: string | null
+  /** `<host>:<pid>` of the process holding the lock (migrations/0004) */
+  lock_owner: string | null
+  /** the move the lock's holder intends, recorded once planned (see IntendedMove in alias-locks.ts) */
+  intent_action: string | null
+  intent_actor: string | null
+  intent_reason: string | null
+  intent_from_release: number | null
+  intent_to_release: number | null
+  /** JSON text: `{detail, state, versions}` */
+  intent_plan: string | null
 }
 
 export interface AliasHistoryTable {
@@ -181,6 +192,7 @@ export const REGISTRY_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-registry': registry0001,
   '0002-artifact-digests': artifactDigests0002,
   '0003-model-version-and-function-alias-owners': modelVersionAndFunctionAliasOwners0003,
+  '0004-alias-lock-owners-and-intended-moves': aliasLockOwners0004,
 }
 
 /** Kysely's migration provider for the registry's migrations. */

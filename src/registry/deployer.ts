@@ -21,6 +21,8 @@ export interface LiveAlias {
   functionVersion: string
   pin: ModelPin | undefined
   canary: (CanaryRoute & { pin: ModelPin | undefined }) | null
+  /** the alias's RevisionId when read (Lambda changes it on every UpdateAlias) */
+  revisionId?: string | undefined
 }
 
 export interface InvokeResult {
@@ -30,11 +32,17 @@ export interface InvokeResult {
   payload: unknown
 }
 
-/** Thrown by a deployer when a step fails; `step` names it (e.g. `update-function-configuration`, `publish-version`). */
+/**
+ * Thrown by a deployer when a step fails; `step` names it (e.g. `update-function-configuration`, `publish-version`).
+ * `effectUnknown` is true when the call may have taken effect although it failed (a timeout, a reset connection, a
+ * 5xx answer): only reading Lambda back tells.
+ */
 export class DeployStepError extends Error {
-  constructor (readonly step: string, message: string, options?: ErrorOptions) {
+  readonly effectUnknown: boolean
+  constructor (readonly step: string, message: string, options?: ErrorOptions & { effectUnknown?: boolean }) {
     super(message, options)
     this.name = 'DeployStepError'
+    this.effectUnknown = options?.effectUnknown ?? false
   }
 }
 
@@ -45,8 +53,19 @@ export interface Deployer {
    * the update awaited, and a new version published whose description names model and release.
    */
   publish (target: DeployTarget, build: ReleaseBuild, knownVersion?: string): Promise<{ functionVersion: string, published: boolean }>
-  /** Points the Lambda alias at `functionVersion`, with `canary` as its only additional routing (none when omitted). */
-  route (target: DeployTarget, functionVersion: string, canary?: CanaryRoute): Promise<void>
+  /**
+   * Points the Lambda alias at `functionVersion`, with `canary` as its only additional routing (none when omitted).
+   * With `expectedRevision` (what `aliasRevision` answered earlier; null: the alias did not exist) the update only
+   * applies if the alias has not changed since: a fenced mover's route fails instead of overwriting.
+   */
+  route (target: DeployTarget, functionVersion: string, canary?: CanaryRoute, expectedRevision?: string | null): Promise<void>
+  /** The Lambda alias's RevisionId, null when the alias does not exist. */
+  aliasRevision (target: DeployTarget): Promise<string | null>
+  /**
+   * Updates the alias to the routing it already has, which gives it a new RevisionId: every route passed an older
+   * one fails from then on. Nothing to do when the alias does not exist.
+   */
+  fence (target: DeployTarget): Promise<void>
   /** Reads the Lambda alias and the pins of the versions it routes to. */
   readLive (target: DeployTarget): Promise<LiveAlias>
   /** Invokes the function (at `qualifier`, default the target's alias) with `payload`, synchronously. */

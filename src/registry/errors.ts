@@ -41,6 +41,16 @@ export class DeployFailedError extends RegistryError {
     super(message, options)
   }
 }
+/**
+ * Lambda may have moved but the registry could not tell or could not record it (503): the alias stays locked with
+ * its intended move until a reconcile settles it, which `retryAfterSeconds` estimates.
+ */
+export class OutcomeUnknownError extends RegistryError {
+  readonly code = 'outcome_unknown'
+  constructor (readonly retryAfterSeconds: number, message: string, options?: ErrorOptions) {
+    super(message, options)
+  }
+}
 /** The model's bucket does not exist in S3 (422). */
 export class BucketNotFoundError extends RegistryError { readonly code = 'bucket_not_found' }
 /** A canary step (promote, abort) on an alias that runs no canary (400: nothing to promote or abort). */

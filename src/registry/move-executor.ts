@@ -1,17 +1,17 @@
-import type { AliasLock } from './alias-locks.js'
-import { timestamp, type RegistryContext } from './context.js'
+import type { Logger } from 'pino'
+import type { AliasLock, ServedVersions } from './alias-locks.js'
+import type { RegistryContext } from './context.js'
 import { DeployStepError, type DeployTarget } from './deployer.js'
-import { AliasBusyError, DeployFailedError, GateRejectedError, messageOf } from './errors.js'
+import { DeployFailedError, GateRejectedError, OutcomeUnknownError, RevisionMismatchError, messageOf } from './errors.js'
 import { directInvokeEvent, functionFailure } from './function-event.js'
-import { appendHistory } from './history.js'
 import { deployTarget, publishRelease, requireDeployer } from './lambda-sync.js'
-import type { Alias, HistoryAction, HistoryOutcome, Model, Release } from './model.js'
-import { deployStepsOf, type AliasState, type ClaimedAlias, type MovePlan } from './move-plan.js'
+import type { Alias, HistoryAction, Model, Release } from './model.js'
+import { deployStepsOf, type ClaimedAlias, type MovePlan } from './move-plan.js'
+import { commitMove, finishUnmoved, servesVersions, settleTakenOver } from './move-settlement.js'
 import { existingRelease } from './releases.js'
-import { toAlias, toClaimedAlias, type HistoryDraft } from './rows.js'
+import { toClaimedAlias, type HistoryDraft } from './rows.js'
 
-/** The Lambda versions an alias serves after a move (null for a registry-only alias). */
-export interface ServedVersions { main: string | null, canary: string | null }
+export type { ServedVersions } from './alias-locks.js'
 
 /** One alias move to run: who asks, what for, and how to plan it once the alias is claimed. */
 export interface MoveRequest {
@@ -30,111 +30,166 @@ export interface MoveRequest {
 }
 
 /**
- * Runs one alias move: claim the alias (the only place moves race), plan the new state from the alias as claimed,
- * push it to Lambda for the deploy alias (outside any transaction), then move the alias, bump its revision, free
- * the lock and append exactly one history entry in one transaction. When Lambda or the gate fails, the alias
- * stays, the lock is freed and one `failed` or `rejected` entry is written.
+ * Runs one alias move: claim the alias (the only place moves race), settle the move of a holder it took the lock
+ * over from, plan the new state from the alias as claimed and record it as the lock's intent, push it to Lambda for
+ * the deploy alias (outside any transaction, the lock renewed meanwhile), then move the alias, bump its revision,
+ * free the lock and append exactly one history entry in one transaction. When Lambda or the gate fails, the alias
+ * stays, the lock is freed and one `failed` or `rejected` entry is written. When routing Lambda fails, Lambda is
+ * read back first: it serves the move -> committed ("confirmed by read-back"); it does not -> `failed`; it cannot
+ * be read, or the commit after routing fails -> OutcomeUnknownError, the lock left to expire with its intent, for a
+ * reconcile to settle.
  */
 export async function executeMove (ctx: RegistryContext, request: MoveRequest): Promise<Alias> {
   const { model, alias, action, actor } = request
   const lock = await ctx.locks.claim(model.name, alias, { ifMatch: request.ifMatch, create: request.create === true })
   const log = ctx.logger.child({ model: model.name, alias, action, actor })
+  const heartbeat = ctx.locks.heartbeat(lock, () => { log.warn('this move lost its alias lock to another process') })
+  try {
+    return await runClaimed(ctx, request, lock, log)
+  } finally {
+    heartbeat.stop()
+  }
+}
+
+async function runClaimed (ctx: RegistryContext, request: MoveRequest, lock: AliasLock, log: Logger): Promise<Alias> {
+  const { model, alias } = request
   let planned: MovePlan
   try {
+    if (lock.takenOver !== null) {
+      await settleTakenOver(ctx, model, lock)
+      if (request.ifMatch !== undefined && lock.row.revision !== request.ifMatch) {
+        throw new RevisionMismatchError(`alias ${alias} is at revision ${lock.row.revision}, not ${request.ifMatch}`)
+      }
+    }
     planned = await request.plan(toClaimedAlias(lock.row))
   } catch (error) {
     await ctx.locks.release(lock)
+    if (error instanceof DeployStepError) {
+      throw new DeployFailedError(error.step, `Lambda failed at ${error.step} while settling an earlier move; alias ${alias} did not move: ${error.message}`, { cause: error })
+    }
     throw error
   }
-  const entry: HistoryDraft = { action, actor, reason: request.reason, fromRelease: planned.fromRelease, toRelease: planned.toRelease, detail: planned.detail }
+  const entry: HistoryDraft = { action: request.action, actor: request.actor, reason: request.reason, fromRelease: planned.fromRelease, toRelease: planned.toRelease, detail: planned.detail }
+  await ctx.locks.recordIntent(lock, { entry, state: planned.state, versions: null })
 
   let versions: ServedVersions = { main: null, canary: null }
+  let confirmed = false
   const target = deployTarget(model, alias)
   if (target !== null) {
+    let failure: unknown
     try {
-      versions = await pushToLambda(ctx, model, target, planned, request.releases ?? [])
+      versions = await pushToLambda(ctx, model, target, planned, request.releases ?? [], lock, entry)
     } catch (error) {
-      const rejected = error instanceof GateRejectedError
-      const detail = error instanceof DeployStepError ? `${error.step}: ${error.message}` : messageOf(error)
-      await finishUnmoved(ctx, lock, { ...entry, detail }, rejected ? 'rejected' : 'failed')
-      log.warn({ err: error, release: planned.toRelease }, rejected ? 'the gate rejected the move' : 'pushing the move to Lambda failed')
-      if (error instanceof DeployStepError) {
-        throw new DeployFailedError(error.step, `Lambda failed at ${error.step}; alias ${alias} did not move: ${error.message}`, { cause: error })
+      failure = error
+    }
+    if (failure !== undefined) {
+      const routed = failure instanceof RouteFailedError ? await readBack(ctx, model, target, planned, failure, lock, log) : false
+      if (routed === false) {
+        const cause = failure instanceof RouteFailedError ? failure.failure : failure
+        const rejected = cause instanceof GateRejectedError
+        const detail = cause instanceof DeployStepError ? `${cause.step}: ${cause.message}` : messageOf(cause)
+        await finishUnmoved(ctx, lock, { ...entry, detail }, rejected ? 'rejected' : 'failed')
+        log.warn({ err: cause, release: planned.toRelease }, rejected ? 'the gate rejected the move' : 'pushing the move to Lambda failed')
+        if (cause instanceof DeployStepError) {
+          throw new DeployFailedError(cause.step, `Lambda failed at ${cause.step}; alias ${alias} did not move: ${cause.message}`, { cause })
+        }
+        throw cause
       }
-      throw error
+      versions = routed
+      confirmed = true
     }
   }
 
+  const described = describeVersions(entry.detail, target, versions)
+  const detail = confirmed ? `${described === null ? '' : `${described}; `}confirmed by read-back` : described
   try {
-    const moved = await commitMove(ctx, lock, { ...entry, detail: describeVersions(entry.detail, target, versions) }, planned.state, versions)
-    log.info({ release: moved.release, revision: moved.revision, canary: moved.canary, functionVersion: versions.main }, 'alias moved')
+    const moved = await commitMove(ctx, lock, { ...entry, detail }, planned.state, versions)
+    log.info({ release: moved.release, revision: moved.revision, canary: moved.canary, functionVersion: versions.main, confirmed }, 'alias moved')
     return moved
   } catch (error) {
-    await ctx.locks.release(lock).catch(() => {})
-    throw error
+    if (target === null) {
+      await ctx.locks.release(lock).catch(() => {})
+      throw error
+    }
+    // Lambda serves the move but the registry could not record it: the lock and its intent are left to expire
+    log.error({ err: error }, 'Lambda was routed but the move could not be committed; a reconcile will settle it')
+    throw outcomeUnknown(ctx, alias, 'Lambda was routed but the registry could not record the move', error)
   }
 }
 
-/** Moves the alias to `state` and writes its `succeeded` entry, in one transaction, if the lock is still ours. */
-export async function commitMove (ctx: RegistryContext, lock: AliasLock, entry: HistoryDraft, state: AliasState, versions: ServedVersions): Promise<Alias> {
-  const now = timestamp(ctx)
-  return await ctx.db.transaction().execute(async (trx) => {
-    const updated = await trx.updateTable('aliases')
-      .set((eb) => ({
-        release: state.release,
-        revision: eb('revision', '+', 1),
-        updated_at: now,
-        function_version: versions.main,
-        canary_release: state.canary?.release ?? null,
-        canary_weight: state.canary?.weight ?? null,
-        canary_function_version: state.canary === null ? null : versions.canary,
-        lock_token: null,
-        lock_expires_at: null,
-      }))
-      .where('model', '=', lock.model)
-      .where('name', '=', lock.alias)
-      .where('lock_token', '=', lock.token)
-      .executeTakeFirst()
-    if (Number(updated.numUpdatedRows) !== 1) {
-      // Only when this move outlived its lock and another move took the alias: do not overwrite that move.
-      throw new AliasBusyError(`the move of alias ${lock.alias} took longer than its lock and another move took over`)
-    }
-    await appendHistory(trx, lock, entry, 'succeeded', now)
-    const row = await trx.selectFrom('aliases').selectAll().where('model', '=', lock.model).where('name', '=', lock.alias).executeTakeFirstOrThrow()
-    return toAlias(row)
-  })
+/** A route that failed: the move's routing call may or may not have reached Lambda. */
+class RouteFailedError extends Error {
+  constructor (readonly failure: unknown, readonly versions: ServedVersions) {
+    super(messageOf(failure))
+  }
 }
 
-/** Frees the lock and records a move that did not happen, in one transaction. */
-async function finishUnmoved (ctx: RegistryContext, lock: AliasLock, entry: HistoryDraft, outcome: HistoryOutcome): Promise<void> {
-  await ctx.db.transaction().execute(async (trx) => {
-    await ctx.locks.release(lock, trx)
-    await appendHistory(trx, lock, entry, outcome, timestamp(ctx))
-  })
+/**
+ * After a failed route: the versions Lambda serves when they are the move's, false when Lambda serves anything
+ * else; OutcomeUnknownError when Lambda cannot be read either.
+ */
+async function readBack (
+  ctx: RegistryContext, model: Model, target: DeployTarget, planned: MovePlan, route: RouteFailedError, lock: AliasLock, log: Logger
+): Promise<ServedVersions | false> {
+  try {
+    const live = await requireDeployer(ctx, model).readLive(target)
+    if (servesVersions(live, route.versions, planned.state)) {
+      log.warn({ err: route.failure }, 'routing Lambda answered with an error, but reading it back shows the move applied')
+      return route.versions
+    }
+    return false
+  } catch (error) {
+    log.error({ err: error, routeError: route.failure }, 'routing Lambda failed and reading it back failed too; a reconcile will settle the move')
+    throw outcomeUnknown(ctx, lock.alias, 'routing Lambda failed and reading it back failed too', error)
+  }
+}
+
+function outcomeUnknown (ctx: RegistryContext, alias: string, why: string, cause: unknown): OutcomeUnknownError {
+  // the lock expires one TTL after its last renewal; the next reconcile after that settles the move
+  const seconds = Math.ceil((ctx.locks.ttlMs + ctx.reconcileIntervalMs) / 1000) + 1
+  return new OutcomeUnknownError(seconds,
+    `the outcome of the move of alias ${alias} is unknown: ${why}; a reconcile settles it once its lock expires, within about ${seconds} s; read the alias and its history then`,
+    { cause })
 }
 
 /**
  * Makes Lambda serve `planned`, step by step as deployStepsOf says: each release involved as its published version
  * (reused when one was published before), the gate run on the candidate's version, then the function's alias
- * routed. Each release is read at most once (not at all when the caller passed it). Returns the versions.
+ * routed with the alias revision read while the lock was still ours (so a fenced mover cannot route). Each release
+ * is read at most once (not at all when the caller passed it). The intent is recorded with its versions first.
  */
-async function pushToLambda (ctx: RegistryContext, model: Model, target: DeployTarget, planned: MovePlan, known: Release[]): Promise<ServedVersions> {
+async function pushToLambda (
+  ctx: RegistryContext, model: Model, target: DeployTarget, planned: MovePlan, known: Release[], lock: AliasLock, entry: HistoryDraft
+): Promise<ServedVersions> {
   const releases = new Map(known.map((release) => [release.number, release]))
   const releaseOf = async (number: number): Promise<Release> => {
     const release = releases.get(number) ?? await existingRelease(ctx, model.name, number)
     releases.set(number, release)
     return release
   }
+  const deployer = requireDeployer(ctx, model)
   const steps = deployStepsOf(planned, model.gateImages.length)
   const main = await publishRelease(ctx, model, target, await releaseOf(steps.publish.main))
   const canary = steps.publish.canary === null ? null : await publishRelease(ctx, model, target, await releaseOf(steps.publish.canary))
+  const versions = { main, canary }
+  await ctx.locks.recordIntent(lock, { entry, state: planned.state, versions })
   if (steps.gate !== null) {
     const version = steps.gate.version === 'canary' ? canary! : main
     await runGate(ctx, model, target, await releaseOf(steps.gate.release), version)
   }
   const weight = steps.route.canaryWeight
-  await requireDeployer(ctx, model).route(target, main, weight === null || canary === null ? undefined : { functionVersion: canary, weight })
-  return { main, canary }
+  // Fencing: the alias's revision is read first, then the lock is checked to be still ours (the database judges).
+  // A process that takes the lock over later fences the alias, which changes that revision: this route then fails.
+  const revision = await deployer.aliasRevision(target)
+  if (!await ctx.locks.held(lock)) {
+    throw new DeployStepError('alias-lock', 'this move stopped renewing its alias lock in time and another process took it over; it did not route Lambda')
+  }
+  try {
+    await deployer.route(target, main, weight === null || canary === null ? undefined : { functionVersion: canary, weight }, revision)
+  } catch (error) {
+    throw new RouteFailedError(error, versions)
+  }
+  return versions
 }
 
 /** Invokes the candidate's version with its pin on each gate image; GateRejectedError on the first function error. */

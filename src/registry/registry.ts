@@ -11,11 +11,11 @@ import type {
 } from './model.js'
 import * as models from './models.js'
 import { predict } from './predict.js'
-import { reconcile } from './reconcile.js'
+import { reconcile, type ReconcileOptions } from './reconcile.js'
 import * as releases from './releases.js'
 import type { MoveInput } from './validation.js'
 
-export type { RegistryOptions } from './context.js'
+export type { RegistryObserver, RegistryOptions } from './context.js'
 export type { SharedFunctionAlias } from './function-alias-owners.js'
 /** True when `name` is a valid model or alias name (the rule lives in src/contract). */
 export { isValidName } from '../contract/rules.js'
@@ -135,8 +135,16 @@ export class Registry {
     return await predict(this.#ctx, model, input)
   }
 
-  /** Run at start-up: frees locks left by stopped processes and adopts what Lambda serves after an interrupted move. */
-  async reconcile (actor = 'modelpin'): Promise<void> {
-    await reconcile(this.#ctx, actor)
+  /**
+   * Run at start-up and periodically: settles moves whose process stopped renewing their lock, and adopts what
+   * Lambda serves where it drifted from the registry with no move in flight.
+   */
+  async reconcile (actor = 'modelpin', options: ReconcileOptions = {}): Promise<void> {
+    await reconcile(this.#ctx, actor, options)
+  }
+
+  /** How long an alias lock lives unrenewed before it can be taken over. */
+  get lockTtlMs (): number {
+    return this.#ctx.locks.ttlMs
   }
 }

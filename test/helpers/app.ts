@@ -76,6 +76,8 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     logLevel: process.env.LOG_LEVEL ?? 'silent',
     s3: S3_SETTINGS,
     lambdaEndpoint: undefined,
+    lockTtlSeconds: 30,
+    reconcileSeconds: 60,
     ...overrides,
   }
   const app = await buildApp(config, { s3Credentials: S3_CREDENTIALS, ...buildOptions })

@@ -1,11 +1,12 @@
 import fp from 'fastify-plugin'
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { RegistryObserver } from '../../../registry/registry.js'
 import type { HistoryAction } from '../../../registry/model.js'
 import type { ErrorCode } from '../../errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: { registry: Registry }
+    metrics: { registry: Registry, moves: RegistryObserver }
   }
   interface FastifyReply {
     /** the error code this reply answered with (set by the app's error handler), null on success */
@@ -20,7 +21,8 @@ declare module 'fastify' {
 /**
  * Prometheus metrics in a registry of the app's own (two apps in one process, as in tests, do not share counters):
  * requests by method, route pattern and status, their latency, and alias moves by action and outcome (`succeeded`
- * or the error code that stopped them, e.g. `revision_mismatch`, `gate_rejected`, `deploy_failed`).
+ * or the error code that stopped them, e.g. `revision_mismatch`, `gate_rejected`, `deploy_failed`), and what
+ * reconciles find and do: drift per deploy alias, adoptions, lock take-overs.
  */
 export default fp(async function metricsPlugin (fastify) {
   const registry = new Registry()
@@ -47,7 +49,29 @@ export default fp(async function metricsPlugin (fastify) {
     registers: [registry],
   })
 
-  fastify.decorate('metrics', { registry })
+  const drift = new Gauge({
+    name: 'modelpin_alias_drift',
+    help: '1 when Lambda\'s alias serves something other than the registry says (at the last reconcile), else 0',
+    labelNames: ['model', 'alias'] as const,
+    registers: [registry],
+  })
+  const adoptions = new Counter({
+    name: 'modelpin_reconcile_adoptions_total',
+    help: 'deploy aliases adopted from what Lambda serves by a reconcile (drift no recorded move explains)',
+    registers: [registry],
+  })
+  const takeovers = new Counter({
+    name: 'modelpin_lock_takeovers_total',
+    help: 'alias locks taken over from a process that stopped renewing them (its move then settled)',
+    registers: [registry],
+  })
+  const moves: RegistryObserver = {
+    aliasDrift: (model, alias, drifted) => { drift.set({ model, alias }, drifted ? 1 : 0) },
+    reconcileAdoption: () => { adoptions.inc() },
+    lockTakeover: () => { takeovers.inc() },
+  }
+
+  fastify.decorate('metrics', { registry, moves })
   fastify.decorateReply('errorCode', null)
 
   fastify.addHook('onResponse', async (request, reply) => {

@@ -19,8 +19,9 @@ export interface RegistryPluginOptions {
 export const START_UP_ACTOR = 'modelpin-api'
 
 /**
- * The registry service, over the database and the artifact store. Before the API serves, it reconciles once:
- * locks left by a stopped process are freed and, with a deployer, an interrupted move adopts what Lambda serves.
+ * The registry service, over the database and the artifact store. Before the API serves, it reconciles once, then
+ * every `reconcileSeconds`: moves whose process stopped renewing their lock are settled and, with a deployer, an
+ * alias Lambda moved with no move in flight adopts what Lambda serves.
  */
 export default fp<RegistryPluginOptions>(async function registryPlugin (fastify, options) {
   const registry = new Registry({
@@ -30,16 +31,32 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     logger: componentLogger(fastify, 'registry'),
     // SQLite serves one API process (any lock it finds at start-up is a leftover); several replicas share PostgreSQL
     soleProcess: fastify.database.dialect === 'sqlite',
+    lockTtlMs: fastify.config.lockTtlSeconds * 1000,
+    reconcileIntervalMs: fastify.config.reconcileSeconds * 1000,
+    observer: fastify.metrics.moves,
   })
   fastify.decorate('registry', registry)
   try {
-    await registry.reconcile(START_UP_ACTOR)
+    await registry.reconcile(START_UP_ACTOR, { startUp: true })
   } catch (error) {
     // Lambda being down must not keep the API from starting: reads report drift, moves fail with 502 until it is back.
     fastify.log.error({ err: error }, 'start-up reconcile failed; the API serves anyway')
   }
   await warnAboutSharedFunctionAliases(fastify, registry)
-}, { name: 'registry', dependencies: ['database', 's3'] })
+
+  let running: Promise<void> | undefined
+  const timer = setInterval(() => {
+    if (running !== undefined) return // the previous pass is still at it (a slow Lambda): skip this beat
+    running = registry.reconcile(START_UP_ACTOR)
+      .catch((error: unknown) => { fastify.log.error({ err: error }, 'periodic reconcile failed') })
+      .finally(() => { running = undefined })
+  }, fastify.config.reconcileSeconds * 1000)
+  timer.unref()
+  fastify.addHook('onClose', async () => {
+    clearInterval(timer)
+    await running
+  })
+}, { name: 'registry', dependencies: ['config', 'metrics', 'database', 's3'] })
 
 /**
  * A registry from before one owner per Lambda alias may have several models on one: they keep their data, and the
