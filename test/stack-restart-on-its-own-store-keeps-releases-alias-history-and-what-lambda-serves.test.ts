@@ -22,6 +22,36 @@ async function freePort (): Promise<number> {
   return port
 }
 
+/**
+ * Options for a stack on a radosgw of its own (a free port, its store in a temporary data dir), what it said, and a
+ * `start` whose latest stack is closed after the test, with the store's daemons stopped and the data dir removed.
+ */
+async function ownStack (t: { teardown: (fn: () => unknown) => void }): Promise<{
+  options: StackOptions, said: string[], start: () => Promise<Stack>
+}> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'modelpin-persist-'))
+  const said: string[] = []
+  const options: StackOptions = {
+    ...sideBySideStackOptions({
+      dataDir,
+      bucketPrefix: '',
+      modelKind: 'tiny',
+      modelDir: resolve('.modelpin/models/tiny'),
+      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      say: (line) => said.push(line),
+    }),
+    s3Port: await freePort(),
+  }
+  let running: Stack | undefined
+  t.teardown(async () => {
+    await running?.close()
+    // whatever happened in the test, no daemon of this store outlives it
+    await localS3(['stop'], options.s3Port, join(dataDir, 's3')).catch(() => {})
+    await rm(dataDir, { recursive: true, force: true })
+  })
+  return { options, said, start: async () => (running = await startStack(options)) }
+}
+
 async function lambdaView (stack: Stack): Promise<{ alias: unknown, versions: number }> {
   const lambda: LambdaClient = stackLambdaClient(stack)
   try {
@@ -46,39 +76,18 @@ async function registryView (stack: Stack): Promise<unknown> {
 }
 
 t.test('stop and start on the same data dir keep releases, alias, history and what Lambda serves, and publish nothing', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'modelpin-persist-'))
-  const s3Port = await freePort()
-  const said: string[] = []
-  const options: StackOptions = {
-    ...sideBySideStackOptions({
-      dataDir,
-      bucketPrefix: '',
-      modelKind: 'tiny',
-      modelDir: resolve('.modelpin/models/tiny'),
-      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-      say: (line) => said.push(line),
-    }),
-    s3Port,
-  }
-  let running: Stack | undefined
-  t.teardown(async () => {
-    await running?.close()
-    // whatever happened above, no daemon of this store outlives the test
-    await localS3(['stop'], s3Port, join(dataDir, 's3')).catch(() => {})
-    await rm(dataDir, { recursive: true, force: true })
-  })
-
-  running = await startStack(options)
+  const { options, said, start } = await ownStack(t)
+  let running = await start()
   t.equal(running.registry, 'created')
   t.match(said.join('\n'), /no store in .*: radosgw starts on a new, empty one/)
-  t.equal(running.info.endpoints.s3, `http://127.0.0.1:${s3Port}`)
+  t.equal(running.info.endpoints.s3, `http://127.0.0.1:${options.s3Port}`)
   await promote(running, 2)
   const before = { registry: await registryView(running), lambda: await lambdaView(running) }
   await running.close()
 
   said.length = 0
   const started = Date.now()
-  running = await startStack(options)
+  running = await start()
   t.comment(`restart to ready: ${Date.now() - started} ms`)
   t.equal(running.registry, 'kept')
   t.match(said.join('\n'), /radosgw keeps its objects in/)
@@ -96,36 +105,34 @@ t.test('stop and start on the same data dir keep releases, alias, history and wh
 })
 
 t.test('a missing Lambda state on a kept registry starts the runtime empty, says so, and pushes the alias once', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'modelpin-persist-'))
-  const s3Port = await freePort()
-  const said: string[] = []
-  const options: StackOptions = {
-    ...sideBySideStackOptions({
-      dataDir,
-      bucketPrefix: '',
-      modelKind: 'tiny',
-      modelDir: resolve('.modelpin/models/tiny'),
-      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-      say: (line) => said.push(line),
-    }),
-    s3Port,
-  }
-  let running: Stack | undefined
-  t.teardown(async () => {
-    await running?.close()
-    await localS3(['stop'], s3Port, join(dataDir, 's3')).catch(() => {})
-    await rm(dataDir, { recursive: true, force: true })
-  })
-  running = await startStack(options)
-  await running.close()
-  await rm(join(dataDir, 'lambda-runtime.json'))
+  const { options, said, start } = await ownStack(t)
+  await (await start()).close()
+  await rm(join(options.dataDir, 'lambda-runtime.json'))
 
   said.length = 0
-  running = await startStack(options)
+  const running = await start()
   t.equal(running.registry, 'kept')
   t.match(said.join('\n'), /no saved state in .*lambda-runtime\.json: it starts empty/)
   t.match(said.join('\n'), /the local runtime had no saved state\): pushing release 1/)
   const alias = succeeded(await adminClient(running.info.endpoints.api, running.token).get('/v1/models/resnet50/aliases/production'))
   t.match(alias, { release: 1, drift: false })
   t.not(alias.live, null)
+})
+
+t.test('a wiped store resets the registry and the Lambda state, says so, and registers the demo again', async (t) => {
+  const { options, said, start } = await ownStack(t)
+  const first = await start()
+  await promote(first, 2)
+  await first.close()
+  await rm(join(options.dataDir, 's3'), { recursive: true })
+
+  said.length = 0
+  const running = await start()
+  t.equal(running.registry, 'reset')
+  const log = said.join('\n')
+  t.match(log, /no store in .*: radosgw starts on a new, empty one/)
+  t.match(log, /registry is reset/)
+  t.match(log, /saved functions, versions and aliases are dropped/)
+  const alias = succeeded(await adminClient(running.info.endpoints.api, running.token).get('/v1/models/resnet50/aliases/production'))
+  t.match(alias, { release: 1, drift: false, live: { functionVersion: '1' } }, 'Lambda starts again from version 1')
 })
