@@ -5,7 +5,7 @@
 #   bluestore  objects live in a sparse file under the state dir and survive a stop/start (the local stack)
 # Measured here: install about 16 s after apt-get update; memstore start about 2 s and about 120 MiB when idle;
 # bluestore first start (mkfs) about 6 s, restart about 2.5 s (stop under 1 s), its data survives a stop and a
-# SIGKILL alike, and the OSD holds about 100 MiB (radosgw about 45 MiB idle, 170 MiB after 100 MB uploads).
+# SIGKILL alike; the OSD holds 60-110 MiB and radosgw about 45 MiB idle, 160 and 220 MiB after 1 GB of uploads.
 #
 # Usage:  scripts/local-s3.sh install   install the Debian packages if missing (root; once per machine)
 #         scripts/local-s3.sh start     memstore: (re)start with an EMPTY store. bluestore: start on the store in
@@ -96,7 +96,8 @@ write_conf() {   # $1 fsid, $2 mon port
   local store_lines
   if [ "$STORE" = bluestore ]; then
     # A sparse file: it takes disk space only as objects are written. Memory capped for a small machine (2 cores,
-    # a few GB to spare): the OSD aims at osd_memory_target and its caches shrink to fit.
+    # shared with the stack): the OSD's caches are autotuned to keep it under osd_memory_target (896 MiB, the least
+    # Ceph accepts); bluestore_cache_size is the cache if autotuning is off. One op shard: two cores, one client.
     store_lines="osd objectstore = bluestore
 bluestore block create = true
 bluestore block size = 34359738368
