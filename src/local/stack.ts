@@ -55,6 +55,10 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'a part of the stack did not stop cleanly'))
     }
   }
+  // the bundle and the demo model files need nothing else: they are made while radosgw starts
+  const preparing = prepareCode(options)
+  // awaited below; a failure before then must not count as an unhandled rejection
+  preparing.catch(() => {})
   try {
     const dataDir = resolve(options.dataDir)
     await mkdir(dataDir, { recursive: true })
@@ -100,22 +104,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       await rm(runtimeStatePath)
     }
 
-    say('Lambda: building the handler bundle')
-    // inside the repo, so that the bundle's external packages (onnxruntime-node, sharp, pino) resolve from node_modules
-    const { outfile: bundlePath } = await buildLambda({ outfile: DEFAULT_OUTFILE })
-
-    say(`model: generating the demo ${options.modelKind} (two weights and two labels versions; cached in ${options.modelDir})`)
-    let lastProgress = ''
-    const files = await generateModelSet({
-      kind: options.modelKind,
-      outDir: options.modelDir,
-      onProgress: (line) => {
-        // one line per 25 % is enough to show it moves
-        const shown = line.replace(/(\d+)%$/, (_, p: string) => `${Math.floor(Number(p) / 25) * 25}%`)
-        if (shown !== lastProgress) say(`model: ${shown}`)
-        lastProgress = shown
-      },
-    })
+    const { bundlePath, files } = await preparing
 
     const weightsKey = `${options.model}/model.onnx`
     const labelsKey = `${options.model}/labels.txt`
@@ -214,6 +203,29 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     return { info, token, api, runtime, s3, registry, close }
   } catch (error) {
     await close()
+    await preparing.catch(() => {})
     throw error
   }
+}
+
+/** Builds the handler bundle and generates (or finds cached) the demo model files. */
+async function prepareCode (options: StackOptions): Promise<{ bundlePath: string, files: { weights: string[], labels: string[] } }> {
+  const { say } = options
+  say('Lambda: building the handler bundle')
+  // inside the repo, so that the bundle's external packages (onnxruntime-node, sharp, pino) resolve from node_modules
+  const { outfile: bundlePath } = await buildLambda({ outfile: DEFAULT_OUTFILE })
+
+  say(`model: generating the demo ${options.modelKind} (two weights and two labels versions; cached in ${options.modelDir})`)
+  let lastProgress = ''
+  const files = await generateModelSet({
+    kind: options.modelKind,
+    outDir: options.modelDir,
+    onProgress: (line) => {
+      // one line per 25 % is enough to show it moves
+      const shown = line.replace(/(\d+)%$/, (_, p: string) => `${Math.floor(Number(p) / 25) * 25}%`)
+      if (shown !== lastProgress) say(`model: ${shown}`)
+      lastProgress = shown
+    },
+  })
+  return { bundlePath, files }
 }
