@@ -38,6 +38,9 @@ t.test('the config file is validated with messages that name the wrong field', a
   const config = readRuntimeConfig(relative, { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' })
   t.equal(config.functions[0]?.bundlePath, join(relative, '..', 'echo.mjs'), 'a relative bundlePath is resolved against the config file')
   t.same(config.credentials, { accessKeyId: 'id', secretAccessKey: 'secret' }, 'credentials default to the process\'s own')
+  t.equal(config.statePath, undefined, 'without statePath the runtime keeps its functions in memory')
+  const kept = await configFile(t, { statePath: 'state.json', functions: [{ name: 'echo', bundlePath: 'echo.mjs', handler: 'handler' }] })
+  t.equal(readRuntimeConfig(kept, {}).statePath, join(kept, '..', 'state.json'), 'a relative statePath is resolved against the config file')
 })
 
 t.test('the standalone entry serves the configured function and SIGTERM stops it and its environments', async (t) => {

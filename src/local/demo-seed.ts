@@ -16,8 +16,8 @@ export interface DemoModel {
 
 /**
  * Registers the demo model through the admin API, as a user would: two weights and two labels versions, releases
- * 1 and 2, and the deploy alias on release 1. On a kept registry it only makes sure Lambda serves the alias again
- * (the local runtime starts empty on every start).
+ * 1 and 2, and the deploy alias on release 1. On a kept registry it moves nothing, as long as Lambda serves the alias:
+ * only a local runtime that started empty (its saved state missing) gets the alias pushed again.
  */
 export async function seedDemoModel (client: AdminApiClient, demo: DemoModel, say: (line: string) => void): Promise<void> {
   const deployAlias = STACK_DEFAULTS.deployAlias
@@ -55,9 +55,10 @@ export async function seedDemoModel (client: AdminApiClient, demo: DemoModel, sa
   if (alias === undefined) return
   const { release, live } = alias.body
   if (live === null) {
-    say(`registry: kept; pushing ${deployAlias} (release ${release}) to the fresh Lambda runtime`)
+    say(`registry: kept, but Lambda serves nothing for ${deployAlias} (the local runtime had no saved state): ` +
+      `pushing release ${release} to it again`)
     await client.promote(demo.model, deployAlias, {
-      release, reason: 'local stack restart: the local Lambda runtime starts empty',
+      release, reason: 'local stack restart: the local Lambda runtime had no saved state',
     })
   }
 }

@@ -9,6 +9,8 @@
  *   "region": "us-east-1",            // optional, default us-east-1
  *   "seed": 42,                       // optional: exact, deterministic weighted-alias routing (tests)
  *   "idleTimeoutMs": 600000,          // optional: idle execution environments are reaped after this
+ *   "statePath": "state.json",        // optional: keeps functions, versions and aliases across restarts (relative
+ *                                     //   to the config file); without it they live in memory only
  *   "credentials": {                  // optional: the "execution role" credentials every environment gets;
  *     "accessKeyId": "modelpin",      //   default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY of this process
  *     "secretAccessKey": "modelpin-secret"
@@ -88,6 +90,7 @@ export function readRuntimeConfig (path: string, env: NodeJS.ProcessEnv = proces
   const port = optionalNumber(config.port, 'port')
   const seed = optionalNumber(config.seed, 'seed')
   const idleTimeoutMs = optionalNumber(config.idleTimeoutMs, 'idleTimeoutMs')
+  const statePath = config.statePath === undefined ? undefined : resolve(dirname(path), requiredString(config.statePath, 'statePath'))
   return {
     functions,
     ...(config.host === undefined ? {} : { host: requiredString(config.host, 'host') }),
@@ -95,6 +98,7 @@ export function readRuntimeConfig (path: string, env: NodeJS.ProcessEnv = proces
     ...(config.region === undefined ? {} : { region: requiredString(config.region, 'region') }),
     ...(seed === undefined ? {} : { seed }),
     ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+    ...(statePath === undefined ? {} : { statePath }),
     ...(credentials === undefined ? {} : { credentials }),
   }
 }

@@ -19,10 +19,10 @@ export const STACK_DEFAULTS = {
 
 /** The stack's environment variables (the README's "Local stack" table). */
 export const STACK_ENVIRONMENT = [
-  { name: 'MODELPIN_S3_PORT', default: String(STACK_DEFAULTS.s3Port), description: 'port of radosgw (started by the stack when nothing answers there)' },
+  { name: 'MODELPIN_S3_PORT', default: String(STACK_DEFAULTS.s3Port), description: 'port of radosgw (started by the stack on its store in the data dir when nothing answers there)' },
   { name: 'MODELPIN_LAMBDA_PORT', default: String(STACK_DEFAULTS.lambdaPort), description: 'port of the local Lambda runtime' },
   { name: 'MODELPIN_API_PORT', default: String(STACK_DEFAULTS.apiPort), description: 'port of the admin API' },
-  { name: 'MODELPIN_DATA_DIR', default: STACK_DEFAULTS.dataDir, description: 'registry database, admin token, stack.json, bundle and generated models' },
+  { name: 'MODELPIN_DATA_DIR', default: STACK_DEFAULTS.dataDir, description: 'registry database, admin token, stack.json, radosgw\'s store, the Lambda runtime\'s state and generated models' },
   { name: 'MODELPIN_ADMIN_TOKEN', default: '(generated once, kept in <data dir>/admin-token)', description: 'admin token to use instead' },
   { name: 'MODELPIN_DEMO_MODEL', default: 'resnet50', description: '`resnet50` (100 MB, the real architecture) or `tiny` (a small ResNet, for a quick look)' },
 ] as const
@@ -30,7 +30,7 @@ export const STACK_ENVIRONMENT = [
 export interface StackOptions {
   dataDir: string
   host: string
-  /** radosgw's port; the stack starts radosgw there when nothing answers (and stops it on close) */
+  /** radosgw's port; when nothing answers, the stack starts radosgw there on its store in `<dataDir>/s3` (and stops it on close) */
   s3Port: number
   lambdaPort: number
   apiPort: number

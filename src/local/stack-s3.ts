@@ -28,12 +28,20 @@ export async function answers (url: string): Promise<boolean> {
   }
 }
 
-/** Runs scripts/local-s3.sh (install, start, stop) for radosgw on `port`. */
-export async function localS3 (commands: string[], port: number): Promise<void> {
+/**
+ * Runs scripts/local-s3.sh (install, start, stop) for radosgw on `port`; with `storeDir`, on the on-disk (bluestore)
+ * store kept there, else on the script's throwaway in-memory store. Answers what the script said.
+ */
+export async function localS3 (commands: string[], port: number, storeDir?: string): Promise<string> {
   try {
-    await run('bash', [join(REPOSITORY_ROOT, 'scripts/local-s3.sh'), ...commands], {
-      env: { ...process.env, MODELPIN_S3_PORT: String(port) },
+    const { stderr } = await run('bash', [join(REPOSITORY_ROOT, 'scripts/local-s3.sh'), ...commands], {
+      env: {
+        ...process.env,
+        MODELPIN_S3_PORT: String(port),
+        ...(storeDir === undefined ? {} : { MODELPIN_S3_STORE: 'bluestore', MODELPIN_S3_DIR: storeDir }),
+      },
     })
+    return stderr
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? ''
     throw new Error(`scripts/local-s3.sh ${commands.join(' ')} failed:\n${stderr.trim()}`, { cause: error })
@@ -47,6 +55,18 @@ export async function ensureBucket (s3: S3Client, bucket: string): Promise<void>
   } catch (error) {
     const name = (error as Error).name
     if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error
+  }
+}
+
+/** Whether the radosgw of the store in `storeDir` is still running (a stack that was killed leaves it running). */
+export async function storeGatewayRunning (storeDir: string): Promise<boolean> {
+  const pid = Number(await readFile(join(storeDir, 'run', 'client.rgw.a.pid'), 'utf8').catch(() => ''))
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
   }
 }
 
@@ -73,8 +93,8 @@ export async function matchRegistryToS3 (
 
   const hadRegistry = await stat(database).then(() => true, () => false)
   if (hadRegistry) {
-    say('registry: S3 started empty (radosgw keeps objects in memory), so the registry is reset to match it; ' +
-      'the admin token stays valid')
+    say('registry: S3 does not hold what the registry was built against (a new or wiped store, or another radosgw), ' +
+      'so the registry is reset to match it; the admin token stays valid')
     for (const suffix of ['', '-wal', '-shm']) await rm(database + suffix, { force: true })
   }
   const id = randomBytes(8).toString('hex')

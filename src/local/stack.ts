@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createS3Client, type S3Settings } from '../aws/s3-client.js'
@@ -12,7 +12,7 @@ import { generateModelSet } from './demo-models/model-set.js'
 import { buildLambda, DEFAULT_OUTFILE } from './lambda-bundle.js'
 import { startLambdaRuntime, type LambdaRuntime } from './lambda-runtime/index.js'
 import { STACK_DEFAULTS, type StackOptions } from './stack-options.js'
-import { answers, ensureBucket, localS3, matchRegistryToS3, notifyFunctionOnUpload } from './stack-s3.js'
+import { answers, ensureBucket, localS3, matchRegistryToS3, notifyFunctionOnUpload, storeGatewayRunning } from './stack-s3.js'
 
 export { STACK_DEFAULTS, STACK_ENVIRONMENT, sideBySideStackOptions, type StackOptions } from './stack-options.js'
 
@@ -41,10 +41,11 @@ export interface Stack {
 }
 
 /**
- * Starts the whole system on this machine: radosgw (if nothing answers on its port), the buckets and the input
- * bucket's notification, the handler bundle in the local Lambda runtime, the admin API on SQLite, and the demo model
- * with two releases and the deploy alias on release 1 pushed to the function. Everything it starts is stopped by
- * `close`, in reverse order, also when start-up fails half-way.
+ * Starts the whole system on this machine: radosgw on its on-disk store in the data dir (if nothing else answers on
+ * its port), the buckets and the input bucket's notification, the handler bundle in the local Lambda runtime (its
+ * functions, versions and aliases kept in the data dir), the admin API on SQLite, and the demo model with two
+ * releases and the deploy alias on release 1 pushed to the function. A restart on the same data dir keeps all of it
+ * and moves nothing. Everything it starts is stopped by `close`, in reverse order, also when start-up fails half-way.
  */
 export async function startStack (options: StackOptions): Promise<Stack> {
   const { say, logger } = options
@@ -54,6 +55,10 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'a part of the stack did not stop cleanly'))
     }
   }
+  // the bundle and the demo model files need nothing else: they are made while radosgw starts
+  const preparing = prepareCode(options)
+  // awaited below; a failure before then must not count as an unhandled rejection
+  preparing.catch(() => {})
   try {
     const dataDir = resolve(options.dataDir)
     await mkdir(dataDir, { recursive: true })
@@ -61,15 +66,25 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     const credentials = STACK_DEFAULTS.s3Credentials
     const region = STACK_DEFAULTS.region
 
-    if (await answers(s3Endpoint)) {
-      say(`S3: using the radosgw already answering on ${s3Endpoint}`)
+    const storeDir = join(dataDir, 's3')
+    const startStore = async (): Promise<void> => {
+      cleanups.push(async () => {
+        say('S3: stopping radosgw (its store stays in the data dir)')
+        await localS3(['stop'], options.s3Port, storeDir)
+      })
+      const said = await localS3(['install', 'start'], options.s3Port, storeDir)
+      say(/creating an EMPTY/.test(said)
+        ? `S3: no store in ${storeDir} (first start, or wiped): radosgw starts on a new, empty one`
+        : `S3: radosgw keeps its objects in ${storeDir}`)
+    }
+    if (await storeGatewayRunning(storeDir)) {
+      say(`S3: the radosgw of ${storeDir} is still running (the stack that started it did not stop it): restarting it`)
+      await startStore()
+    } else if (await answers(s3Endpoint)) {
+      say(`S3: using the radosgw already answering on ${s3Endpoint} (not started here: it keeps objects only as long as it does)`)
     } else {
       say('S3: starting radosgw (installing it first if needed)')
-      await localS3(['install', 'start'], options.s3Port)
-      cleanups.push(async () => {
-        say('S3: stopping radosgw')
-        await localS3(['stop'], options.s3Port)
-      })
+      await startStore()
     }
     const s3Settings: S3Settings = { endpoint: s3Endpoint, region, forcePathStyle: true, checksums: 'when_required' }
     const s3 = createS3Client(s3Settings, credentials)
@@ -79,26 +94,17 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       Bucket: options.buckets.models, VersioningConfiguration: { Status: 'Enabled' },
     }))
 
-    // radosgw's memstore keeps nothing across a restart: the registry must not remember releases whose S3 versions
-    // are gone. A marker object ties this data dir to the S3 contents it was built against.
+    // A new or wiped store (or another radosgw) holds none of the registry's S3 versions: the registry must not
+    // remember them. A marker object ties this data dir to the S3 contents it was built against.
     const registry = await matchRegistryToS3(s3, options.buckets.models, dataDir, say)
+    // the runtime's versions carry the pins of the registry's releases: they start anew with it
+    const runtimeStatePath = join(dataDir, 'lambda-runtime.json')
+    if (registry !== 'kept' && await stat(runtimeStatePath).then(() => true, () => false)) {
+      say('Lambda: the registry starts anew, so the local runtime\'s saved functions, versions and aliases are dropped')
+      await rm(runtimeStatePath)
+    }
 
-    say('Lambda: building the handler bundle')
-    // inside the repo, so that the bundle's external packages (onnxruntime-node, sharp, pino) resolve from node_modules
-    const { outfile: bundlePath } = await buildLambda({ outfile: DEFAULT_OUTFILE })
-
-    say(`model: generating the demo ${options.modelKind} (two weights and two labels versions; cached in ${options.modelDir})`)
-    let lastProgress = ''
-    const files = await generateModelSet({
-      kind: options.modelKind,
-      outDir: options.modelDir,
-      onProgress: (line) => {
-        // one line per 25 % is enough to show it moves
-        const shown = line.replace(/(\d+)%$/, (_, p: string) => `${Math.floor(Number(p) / 25) * 25}%`)
-        if (shown !== lastProgress) say(`model: ${shown}`)
-        lastProgress = shown
-      },
-    })
+    const { bundlePath, files } = await preparing
 
     const weightsKey = `${options.model}/model.onnx`
     const labelsKey = `${options.model}/labels.txt`
@@ -110,6 +116,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       region,
       ...(options.routerSeed === undefined ? {} : { seed: options.routerSeed }),
       ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+      statePath: runtimeStatePath,
       functions: [{
         name: options.functionName,
         bundlePath,
@@ -135,7 +142,9 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       say('Lambda: stopping the local runtime and its environments')
       await runtime.close()
     })
-    say(`Lambda: local runtime on ${runtime.url}, function ${options.functionName}`)
+    say(`Lambda: local runtime on ${runtime.url}, function ${options.functionName}; ` + (runtime.controlPlane === 'restored'
+      ? `its versions and aliases are those kept in ${runtimeStatePath}`
+      : `no saved state in ${runtimeStatePath}: it starts empty`))
 
     await notifyFunctionOnUpload(s3Endpoint, credentials, region, s3, options.buckets.input,
       runtime.s3EventsUrl(options.functionName, options.functionAlias))
@@ -194,6 +203,29 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     return { info, token, api, runtime, s3, registry, close }
   } catch (error) {
     await close()
+    await preparing.catch(() => {})
     throw error
   }
+}
+
+/** Builds the handler bundle and generates (or finds cached) the demo model files. */
+async function prepareCode (options: StackOptions): Promise<{ bundlePath: string, files: { weights: string[], labels: string[] } }> {
+  const { say } = options
+  say('Lambda: building the handler bundle')
+  // inside the repo, so that the bundle's external packages (onnxruntime-node, sharp, pino) resolve from node_modules
+  const { outfile: bundlePath } = await buildLambda({ outfile: DEFAULT_OUTFILE })
+
+  say(`model: generating the demo ${options.modelKind} (two weights and two labels versions; cached in ${options.modelDir})`)
+  let lastProgress = ''
+  const files = await generateModelSet({
+    kind: options.modelKind,
+    outDir: options.modelDir,
+    onProgress: (line) => {
+      // one line per 25 % is enough to show it moves
+      const shown = line.replace(/(\d+)%$/, (_, p: string) => `${Math.floor(Number(p) / 25) * 25}%`)
+      if (shown !== lastProgress) say(`model: ${shown}`)
+      lastProgress = shown
+    },
+  })
+  return { bundlePath, files }
 }

@@ -22,8 +22,8 @@ import type { VersionRouter } from './routing.js'
 /**
  * The control plane of the local Lambda runtime: functions, their `$LATEST` configuration, published versions
  * and aliases with weighted routing, answering each operation with the SDK's response shape. Everything is kept in
- * memory: like a Lambda function created by Terraform, the configuration starts from the runtime's config on every
- * start.
+ * memory; given `restore` and `onChanged`, the runtime also keeps it in a state file across restarts (state-file.ts).
+ * Without them, like a Lambda function created by Terraform, the configuration starts from the runtime's config.
  */
 
 export interface CatalogOptions {
@@ -33,6 +33,10 @@ export interface CatalogOptions {
   router: VersionRouter
   /** called when `$LATEST` changes, so its running environments can be retired */
   onLatestChanged: (functionName: string) => void
+  /** what a restart keeps of a declared function (the runtime's state file), if anything */
+  restore?: ((declared: LocalFunction) => LocalFunction) | undefined
+  /** called after every control-plane change (the runtime saves its state file there) */
+  onChanged?: (() => void) | undefined
 }
 
 export class FunctionCatalog {
@@ -41,8 +45,14 @@ export class FunctionCatalog {
   constructor (configs: LocalFunctionConfig[], private readonly options: CatalogOptions) {
     for (const config of configs) {
       if (this.functions.has(config.name)) throw new Error(`lambda runtime config: function "${config.name}" is declared twice`)
-      this.functions.set(config.name, this.createFunction(config))
+      const declared = this.createFunction(config)
+      this.functions.set(config.name, options.restore?.(declared) ?? declared)
     }
+  }
+
+  /** Every function, as the state file saves them. */
+  all (): LocalFunction[] {
+    return [...this.functions.values()]
   }
 
   /** The function named by `functionName` (a name, partial ARN or ARN); 404 if unknown. */
@@ -136,9 +146,11 @@ export class FunctionCatalog {
       fn.lastUpdateStatus = 'Successful'
       // Lambda hands out a new RevisionId when the update completes, as well as when it starts.
       fn.latest = { ...fn.latest, revisionId: randomUUID() }
+      this.options.onChanged?.()
     }, this.options.updateDelayMs)
     fn.updateTimer.unref()
     this.options.onLatestChanged(fn.name)
+    this.options.onChanged?.()
     return describeConfiguration(fn, fn.latest)
   }
 
@@ -173,6 +185,7 @@ export class FunctionCatalog {
       generation: 0,
     }
     fn.versions.set(version, published)
+    this.options.onChanged?.()
     return describeConfiguration(fn, published, version)
   }
 
@@ -203,6 +216,7 @@ export class FunctionCatalog {
       revisionId: randomUUID(),
     }
     fn.aliases.set(name, alias)
+    this.options.onChanged?.()
     return describeAlias(fn, alias)
   }
 
@@ -228,6 +242,7 @@ export class FunctionCatalog {
       revisionId: randomUUID(),
     }
     fn.aliases.set(alias.name, updated)
+    this.options.onChanged?.()
     return describeAlias(fn, updated)
   }
 
@@ -235,6 +250,7 @@ export class FunctionCatalog {
     const fn = this.function(functionName)
     this.aliasOf(fn, aliasName)
     fn.aliases.delete(aliasName)
+    this.options.onChanged?.()
   }
 
   listAliases (functionName: string, functionVersion?: string, marker?: string, maxItems?: string): ListAliasesResponse {

@@ -13,6 +13,7 @@ import { FunctionCatalog } from './function-catalog.js'
 import { LATEST, type InvocationTarget, type LocalFunctionConfig } from './function-model.js'
 import { createRequestListener, s3EventsPath } from './http-api.js'
 import { randomRouter, seededRouter } from './routing.js'
+import { loadRuntimeState, restoreFunction, saveRuntimeState } from './state-file.js'
 
 export interface LambdaRuntimeOptions {
   /** default 127.0.0.1 */
@@ -35,6 +36,11 @@ export interface LambdaRuntimeOptions {
   asyncRetryDelaysMs?: readonly [number, number]
   /** the execution role's credentials, given to every environment as AWS_ACCESS_KEY_ID etc. */
   credentials?: { accessKeyId: string, secretAccessKey: string, sessionToken?: string }
+  /**
+   * A JSON file that keeps the functions' `$LATEST`, versions and aliases across restarts (loaded at start, replaced
+   * atomically on every change); without it everything is kept in memory only (tests).
+   */
+  statePath?: string
 }
 
 export interface RuntimeStats {
@@ -72,6 +78,8 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
   /** `http://host:port` of the Lambda API */
   url = ''
   readonly region: string
+  /** where the control plane came from: the state file (`restored`), none there yet (`new`), or no state file given */
+  readonly controlPlane: 'restored' | 'new' | 'memory'
   private readonly logger: Logger
   private readonly catalog: FunctionCatalog
   private readonly pool: EnvironmentPool
@@ -96,12 +104,25 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
         else this.emit(event.type, event.detail)
       },
     })
+    const statePath = options.statePath
+    const saved = statePath === undefined ? undefined : loadRuntimeState(statePath)
+    this.controlPlane = statePath === undefined ? 'memory' : saved === undefined ? 'new' : 'restored'
     this.catalog = new FunctionCatalog(options.functions, {
       region: this.region,
       updateDelayMs: options.updateDelayMs ?? 200,
       router: options.seed === undefined ? randomRouter() : seededRouter(options.seed),
       onLatestChanged: (name) => this.pool.retireLatest(name, this.catalog.function(name).latest.generation),
+      restore: saved && ((declared) => {
+        const kept = saved.get(declared.name)
+        return kept === undefined ? declared : restoreFunction(declared, kept, randomUUID)
+      }),
+      onChanged: statePath === undefined ? undefined : () => this.saveState(statePath),
     })
+    if (saved !== undefined) {
+      const dropped = [...saved.keys()].filter((name) => !options.functions.some((f) => f.name === name))
+      if (dropped.length > 0) this.logger.warn({ dropped, statePath }, 'the state file keeps functions the config no longer declares: dropped')
+    }
+    if (statePath !== undefined) this.saveState(statePath)
     this.server = createServer(createRequestListener({
       catalog: this.catalog,
       logger: this.logger,
@@ -127,6 +148,15 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
   /** The URL radosgw pushes bucket notifications to (a topic's `push-endpoint`) to invoke `functionName:qualifier`. */
   s3EventsUrl (functionName: string, qualifier: string): string {
     return this.url + s3EventsPath(functionName, qualifier)
+  }
+
+  /** Writes the state file; a failure is logged, not thrown: the change stands in memory but a restart loses it. */
+  private saveState (path: string): void {
+    try {
+      saveRuntimeState(path, this.catalog.all())
+    } catch (error) {
+      this.logger.error({ err: error, statePath: path }, 'could not save the Lambda runtime state: a restart will lose the last change')
+    }
   }
 
   stats (): RuntimeStats {
