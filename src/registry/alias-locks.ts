@@ -36,10 +36,7 @@ export interface AliasLock {
 /** This process, as lock rows name their owner. */
 export const LOCK_OWNER = `${hostname()}:${process.pid}`
 
-const FREE = {
-  lock_token: null,
-  lock_expires_at: null,
-  lock_owner: null,
+const NO_INTENT = {
   intent_action: null,
   intent_actor: null,
   intent_reason: null,
@@ -47,10 +44,16 @@ const FREE = {
   intent_to_release: null,
   intent_plan: null,
 } as const
+const FREE = { lock_token: null, lock_expires_at: null, lock_owner: null, ...NO_INTENT } as const
 
 /** The columns that free a lock and forget its intended move. */
 export function freeLockColumns (): typeof FREE {
   return FREE
+}
+
+/** The columns that forget a lock's intended move and keep the lock. */
+export function noIntentColumns (): typeof NO_INTENT {
+  return NO_INTENT
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { freeLockColumns, type AliasLock, type ServedVersions } from './alias-locks.js'
+import { freeLockColumns, noIntentColumns, type AliasLock, type ServedVersions } from './alias-locks.js'
 import { timestamp, type RegistryContext } from './context.js'
 import type { RegistrySchema } from './db.js'
 import type { LiveAlias } from './deployer.js'
@@ -39,7 +39,7 @@ export async function settleTakenOver (ctx: RegistryContext, model: Model, lock:
   }
   const intent = lock.takenOver.intent
   await ctx.db.transaction().execute(async (trx) => {
-    const clear = { intent_action: null, intent_actor: null, intent_reason: null, intent_from_release: null, intent_to_release: null, intent_plan: null }
+    const clear = noIntentColumns()
     if (intent === null) {
       await trx.updateTable('aliases').set(clear).where('model', '=', lock.model).where('name', '=', lock.alias).where('lock_token', '=', lock.token).execute()
       return
@@ -76,7 +76,7 @@ export async function moveAlias (
       canary_weight: state.canary?.weight ?? null,
       canary_function_version: state.canary === null ? null : versions.canary,
       ...(options.keepLock === true
-        ? { intent_action: null, intent_actor: null, intent_reason: null, intent_from_release: null, intent_to_release: null, intent_plan: null }
+        ? noIntentColumns()
         : freeLockColumns()),
     }))
     .where('model', '=', lock.model)
