@@ -1,0 +1,141 @@
+import type { ModelPin } from '../contract/pin.js'
+import { DeployStepError, type Deployer, type DeployTarget, type LiveAlias } from './deployer.js'
+
+/** How long a read of a Lambda alias serves other readers (`MODELPIN_LIVE_CACHE_MS`). */
+export const DEFAULT_LIVE_CACHE_MS = 2000
+
+/**
+ * Published versions whose pins are kept. A version's configuration never changes, so the bound only keeps a
+ * long-running process's memory flat; the oldest entry goes first.
+ */
+const MAX_VERSION_PINS = 1000
+
+/** The Lambda control-plane calls the registry makes to read what Lambda serves. */
+export type LambdaReadOperation = 'GetAlias' | 'GetFunctionConfiguration'
+
+interface AliasEntry {
+  live: Promise<LiveAlias>
+  /** when the read started (monotonic ms): it serves readers until `ttlMs` after that */
+  startedAt: number
+  /** the registry's alias revision the read was started against: a reader that saw a newer one reads again */
+  revision: number
+}
+
+/**
+ * What Lambda's aliases serve, as this process last read it. AWS throttles its control plane at a low per-account
+ * rate, so a dashboard polling alias views must not turn each view into Lambda calls that starve promotions:
+ * readers share one read of an alias (also while it is in flight) for `ttlMs`, and a published version's pin is
+ * read once. A reader that saw a newer registry revision than the cached read was taken against reads again (a move
+ * committed since). Moves do not use cached reads: `refresh`, `aliasRevision` and `fence` always ask Lambda, and
+ * what they learn or change replaces what is cached. Every call to Lambda made here is reported to `onCall`.
+ */
+export class LiveCache {
+  readonly #ttlMs: number
+  readonly #onCall: (operation: LambdaReadOperation) => void
+  readonly #now: () => number
+  readonly #aliases = new Map<string, AliasEntry>()
+  readonly #pins = new Map<string, Promise<ModelPin | undefined>>()
+
+  constructor (options: { ttlMs?: number | undefined, onCall?: ((operation: LambdaReadOperation) => void) | undefined, now?: () => number } = {}) {
+    this.#ttlMs = options.ttlMs ?? DEFAULT_LIVE_CACHE_MS
+    this.#onCall = options.onCall ?? (() => {})
+    this.#now = options.now ?? (() => performance.now())
+  }
+
+  /**
+   * What `target`'s alias serves, from a read started less than the TTL ago (or still in flight) against registry
+   * revision `revision` or a newer one; otherwise from a new read, which later readers share.
+   */
+  async read (deployer: Deployer, target: DeployTarget, revision: number): Promise<LiveAlias> {
+    const key = aliasKey(target)
+    const cached = this.#aliases.get(key)
+    if (cached !== undefined && cached.revision >= revision && this.#now() - cached.startedAt < this.#ttlMs) {
+      return await cached.live
+    }
+    return await this.#start(deployer, target, revision).live
+  }
+
+  /** Reads `target`'s alias from Lambda now, whatever is cached; later readers share this read. */
+  async refresh (deployer: Deployer, target: DeployTarget): Promise<LiveAlias> {
+    const cached = this.#aliases.get(aliasKey(target))
+    return await this.#start(deployer, target, cached?.revision ?? 0).live
+  }
+
+  /** The alias's RevisionId read from Lambda now (null: no alias); a cached read of another revision is dropped. */
+  async aliasRevision (deployer: Deployer, target: DeployTarget): Promise<string | null> {
+    this.#onCall('GetAlias')
+    const revision = await deployer.aliasRevision(target)
+    void this.#dropUnless(target, revision)
+    return revision
+  }
+
+  /** Fences the alias (see Deployer.fence), which changes it: the next read asks Lambda. */
+  async fence (deployer: Deployer, target: DeployTarget): Promise<void> {
+    this.#onCall('GetAlias')
+    try {
+      await deployer.fence(target)
+    } finally {
+      this.forget(target)
+    }
+  }
+
+  /** Drops what is cached for `target`'s alias (it was routed, or may have been): the next read asks Lambda. */
+  forget (target: DeployTarget): void {
+    this.#aliases.delete(aliasKey(target))
+  }
+
+  #start (deployer: Deployer, target: DeployTarget, revision: number): AliasEntry {
+    const key = aliasKey(target)
+    const entry: AliasEntry = { live: this.#readLive(deployer, target), startedAt: this.#now(), revision }
+    // every reader awaits `live`; this only keeps a failed read nobody waits for any more from being unhandled
+    entry.live.catch(() => {})
+    this.#aliases.set(key, entry)
+    return entry
+  }
+
+  async #readLive (deployer: Deployer, target: DeployTarget): Promise<LiveAlias> {
+    this.#onCall('GetAlias')
+    const alias = await deployer.readAlias(target)
+    if (alias === null) throw new DeployStepError('get-alias', `alias ${target.functionAlias} of ${target.functionName} does not exist`)
+    const [pin, canaryPin] = await Promise.all([
+      this.#versionPin(deployer, target.functionName, alias.functionVersion),
+      alias.canary === null ? undefined : this.#versionPin(deployer, target.functionName, alias.canary.functionVersion),
+    ])
+    return {
+      functionVersion: alias.functionVersion,
+      pin,
+      canary: alias.canary === null ? null : { ...alias.canary, pin: canaryPin },
+      revisionId: alias.revisionId,
+    }
+  }
+
+  /** A published version's pin, read once (concurrent readers share the read); a failed or pinless read is not kept. */
+  async #versionPin (deployer: Deployer, functionName: string, version: string): Promise<ModelPin | undefined> {
+    const key = `${functionName}\n${version}`
+    const cached = this.#pins.get(key)
+    if (cached !== undefined) return await cached
+    this.#onCall('GetFunctionConfiguration')
+    const read = deployer.versionPin(functionName, version)
+    this.#pins.set(key, read)
+    if (this.#pins.size > MAX_VERSION_PINS) this.#pins.delete(this.#pins.keys().next().value!)
+    try {
+      const pin = await read
+      if (pin === undefined && this.#pins.get(key) === read) this.#pins.delete(key)
+      return pin
+    } catch (error) {
+      if (this.#pins.get(key) === read) this.#pins.delete(key)
+      throw error
+    }
+  }
+
+  async #dropUnless (target: DeployTarget, revisionId: string | null): Promise<void> {
+    const cached = this.#aliases.get(aliasKey(target))
+    if (cached === undefined) return
+    const live = await cached.live.catch(() => null)
+    if ((live?.revisionId ?? null) !== revisionId && this.#aliases.get(aliasKey(target)) === cached) this.forget(target)
+  }
+}
+
+function aliasKey (target: DeployTarget): string {
+  return `${target.functionName}\n${target.functionAlias}`
+}
