@@ -12,7 +12,6 @@
  *   npx tsx bench/load.ts
  */
 import { createRequire } from 'node:module'
-import { metricSum } from './lib/api-metrics.js'
 import { startBenchStack } from './lib/local-stack.js'
 import { printWhenRunDirectly } from './lib/run-directly.js'
 import { round } from './lib/stats.js'

@@ -19,6 +19,8 @@ interface AliasEntry {
   startedAt: number
   /** the registry's alias revision the read was started against: a reader that saw a newer one reads again */
   revision: number
+  /** the alias's RevisionId once the read answered (null while in flight or when it failed) */
+  revisionId: string | null
 }
 
 /**
@@ -65,7 +67,9 @@ export class LiveCache {
   async aliasRevision (deployer: Deployer, target: DeployTarget): Promise<string | null> {
     this.#onCall('GetAlias')
     const revision = await deployer.aliasRevision(target)
-    void this.#dropUnless(target, revision)
+    const cached = this.#aliases.get(aliasKey(target))
+    // a read still in flight may have been taken before or after this one: only a read known to match is kept
+    if (cached !== undefined && (cached.revisionId === null || cached.revisionId !== revision)) this.forget(target)
     return revision
   }
 
@@ -86,9 +90,9 @@ export class LiveCache {
 
   #start (deployer: Deployer, target: DeployTarget, revision: number): AliasEntry {
     const key = aliasKey(target)
-    const entry: AliasEntry = { live: this.#readLive(deployer, target), startedAt: this.#now(), revision }
-    // every reader awaits `live`; this only keeps a failed read nobody waits for any more from being unhandled
-    entry.live.catch(() => {})
+    const entry: AliasEntry = { live: this.#readLive(deployer, target), startedAt: this.#now(), revision, revisionId: null }
+    // every reader awaits `live`; the catch only keeps a failed read nobody waits for any more from being unhandled
+    entry.live.then((live) => { entry.revisionId = live.revisionId ?? null }, () => {})
     this.#aliases.set(key, entry)
     return entry
   }
@@ -126,13 +130,6 @@ export class LiveCache {
       if (this.#pins.get(key) === read) this.#pins.delete(key)
       throw error
     }
-  }
-
-  async #dropUnless (target: DeployTarget, revisionId: string | null): Promise<void> {
-    const cached = this.#aliases.get(aliasKey(target))
-    if (cached === undefined) return
-    const live = await cached.live.catch(() => null)
-    if ((live?.revisionId ?? null) !== revisionId && this.#aliases.get(aliasKey(target)) === cached) this.forget(target)
   }
 }
 
