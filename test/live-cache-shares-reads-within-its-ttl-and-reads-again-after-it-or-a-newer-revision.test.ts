@@ -119,3 +119,11 @@ t.test('failures: a missing alias is a get-alias step error, a pinless version i
   lambda.failing = false
   t.equal((await cache.refresh(deployer, TARGET)).functionVersion, 'pinless', 'a move\'s read still goes to Lambda')
 })
+
+t.test('with a TTL of 0, only readers of a read in flight share it', async (t) => {
+  const { lambda, deployer, cache } = world(0)
+  await Promise.all(Array.from({ length: 10 }, async () => await cache.read(deployer, TARGET, 1)))
+  t.equal(lambda.calls.filter((call) => call === 'GetAlias').length, 1, 'concurrent readers shared one read')
+  await cache.read(deployer, TARGET, 1)
+  t.equal(lambda.calls.filter((call) => call === 'GetAlias').length, 2, 'a later reader reads again')
+})

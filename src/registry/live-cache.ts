@@ -21,6 +21,8 @@ interface AliasEntry {
   revision: number
   /** the alias's RevisionId once the read answered (null while in flight or when it failed) */
   revisionId: string | null
+  /** true until the read answered or failed: a read in flight is shared whatever its age */
+  inFlight: boolean
 }
 
 /**
@@ -51,7 +53,7 @@ export class LiveCache {
   async read (deployer: Deployer, target: DeployTarget, revision: number): Promise<LiveAlias> {
     const key = aliasKey(target)
     const cached = this.#aliases.get(key)
-    if (cached !== undefined && cached.revision >= revision && this.#now() - cached.startedAt < this.#ttlMs) {
+    if (cached !== undefined && cached.revision >= revision && (cached.inFlight || this.#now() - cached.startedAt < this.#ttlMs)) {
       return await cached.live
     }
     return await this.#start(deployer, target, revision).live
@@ -90,9 +92,12 @@ export class LiveCache {
 
   #start (deployer: Deployer, target: DeployTarget, revision: number): AliasEntry {
     const key = aliasKey(target)
-    const entry: AliasEntry = { live: this.#readLive(deployer, target), startedAt: this.#now(), revision, revisionId: null }
-    // every reader awaits `live`; the catch only keeps a failed read nobody waits for any more from being unhandled
-    entry.live.then((live) => { entry.revisionId = live.revisionId ?? null }, () => {})
+    const entry: AliasEntry = { live: this.#readLive(deployer, target), startedAt: this.#now(), revision, revisionId: null, inFlight: true }
+    // every reader awaits `live`; the rejection handler only keeps a failed read nobody awaits from being unhandled
+    entry.live.then((live) => {
+      entry.revisionId = live.revisionId ?? null
+      entry.inFlight = false
+    }, () => { entry.inFlight = false })
     this.#aliases.set(key, entry)
     return entry
   }
