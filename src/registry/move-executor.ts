@@ -81,6 +81,8 @@ async function runClaimed (ctx: RegistryContext, request: MoveRequest, lock: Ali
       versions = await pushToLambda(ctx, model, target, planned, request.releases ?? [], lock, entry)
     } catch (error) {
       failure = error
+      // Lambda failed mid-move, or the gate refused: what this process last read of the alias may no longer hold
+      ctx.live.forget(target)
     }
     if (failure !== undefined) {
       const routed = failure instanceof RouteFailedError ? await readBack(ctx, model, target, planned, failure, lock, log) : false
