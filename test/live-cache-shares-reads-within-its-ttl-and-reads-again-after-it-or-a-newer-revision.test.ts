@@ -127,3 +127,18 @@ t.test('with a TTL of 0, only readers of a read in flight share it', async (t) =
   await cache.read(deployer, TARGET, 1)
   t.equal(lambda.calls.filter((call) => call === 'GetAlias').length, 2, 'a later reader reads again')
 })
+
+t.test('a version\'s pin is read again when a version of that number is published, and after ten minutes', async (t) => {
+  const { lambda, deployer, cache, clock } = world()
+  await cache.read(deployer, TARGET, 1)
+  cache.forgetVersion('fn', '1')
+  cache.forget(TARGET)
+  await cache.read(deployer, TARGET, 1)
+  t.equal(lambda.calls.filter((call) => call === 'GetFunctionConfiguration 1').length, 2, 'read again after a publish')
+  clock.ms = 10 * 60 * 1000 - 1
+  await cache.read(deployer, TARGET, 1)
+  t.equal(lambda.calls.filter((call) => call === 'GetFunctionConfiguration 1').length, 2, 'kept for ten minutes')
+  clock.ms = 10 * 60 * 1000 + 2000
+  await cache.read(deployer, TARGET, 1)
+  t.equal(lambda.calls.filter((call) => call === 'GetFunctionConfiguration 1').length, 3, 'then read again')
+})

@@ -30,6 +30,8 @@ export async function publishRelease (ctx: RegistryContext, model: Model, target
     .executeTakeFirst()
   const build = { model: model.name, release: release.number, pin: pinOf(model, release) }
   const published = await requireDeployer(ctx, model).publish(target, build, known?.function_version)
+  // a new version under a number read before means the function was created again: that earlier pin is not this one
+  if (published.published) ctx.live.forgetVersion(target.functionName, published.functionVersion)
   if (published.functionVersion !== known?.function_version) {
     await ctx.db.transaction().execute(async (trx) => {
       // A version carries one configuration, so it serves one release. A version number recorded for another

@@ -10,6 +10,13 @@ export const DEFAULT_LIVE_CACHE_MS = 2000
  */
 const MAX_VERSION_PINS = 1000
 
+/**
+ * How long a version's pin is kept. A version never changes, but a function deleted and created again (as a
+ * restarted local runtime is) numbers its versions from 1 again: the process that publishes learns it from its own
+ * publish (`forgetVersion`), every other one within this time, at the cost of one call per served version.
+ */
+const VERSION_PIN_TTL_MS = 10 * 60 * 1000
+
 /** The Lambda control-plane calls the registry makes to read what Lambda serves. */
 export type LambdaReadOperation = 'GetAlias' | 'GetFunctionConfiguration'
 
@@ -38,7 +45,7 @@ export class LiveCache {
   readonly #onCall: (operation: LambdaReadOperation) => void
   readonly #now: () => number
   readonly #aliases = new Map<string, AliasEntry>()
-  readonly #pins = new Map<string, Promise<ModelPin | undefined>>()
+  readonly #pins = new Map<string, { pin: Promise<ModelPin | undefined>, readAt: number }>()
 
   constructor (options: { ttlMs?: number | undefined, onCall?: ((operation: LambdaReadOperation) => void) | undefined, now?: () => number } = {}) {
     this.#ttlMs = options.ttlMs ?? DEFAULT_LIVE_CACHE_MS
@@ -85,6 +92,11 @@ export class LiveCache {
     }
   }
 
+  /** Drops the pin kept for `version` of `functionName`: a version of that number was just published. */
+  forgetVersion (functionName: string, version: string): void {
+    this.#pins.delete(`${functionName}\n${version}`)
+  }
+
   /** Drops what is cached for `target`'s alias (it was routed, or may have been): the next read asks Lambda. */
   forget (target: DeployTarget): void {
     this.#aliases.delete(aliasKey(target))
@@ -122,13 +134,14 @@ export class LiveCache {
   async #versionPin (deployer: Deployer, functionName: string, version: string): Promise<ModelPin | undefined> {
     const key = `${functionName}\n${version}`
     const cached = this.#pins.get(key)
-    if (cached !== undefined) return await cached
+    if (cached !== undefined && this.#now() - cached.readAt < VERSION_PIN_TTL_MS) return await cached.pin
     this.#onCall('GetFunctionConfiguration')
-    const read = deployer.versionPin(functionName, version)
+    const read = { pin: deployer.versionPin(functionName, version), readAt: this.#now() }
+    this.#pins.delete(key) // re-inserted last, so the bound drops the oldest read first
     this.#pins.set(key, read)
     if (this.#pins.size > MAX_VERSION_PINS) this.#pins.delete(this.#pins.keys().next().value!)
     try {
-      const pin = await read
+      const pin = await read.pin
       if (pin === undefined && this.#pins.get(key) === read) this.#pins.delete(key)
       return pin
     } catch (error) {
