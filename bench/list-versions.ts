@@ -56,6 +56,7 @@ export default async function run (): Promise<Figures> {
       lambdaEndpoint: undefined,
       lockTtlSeconds: 30,
       reconcileSeconds: 60,
+      liveCacheMs: 2000,
     }, { s3Credentials: credentials })
     try {
       const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()

@@ -17,6 +17,7 @@ t.test('with an empty environment every setting has its documented default', asy
     lambdaEndpoint: undefined,
     lockTtlSeconds: 30,
     reconcileSeconds: 60,
+    liveCacheMs: 2000,
   })
 })
 
@@ -34,10 +35,12 @@ t.test('each variable sets its field', async (t) => {
     AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9001',
     MODELPIN_LOCK_TTL_SECONDS: '5',
     MODELPIN_RECONCILE_SECONDS: '2',
+    MODELPIN_LIVE_CACHE_MS: '0',
   })
   t.match(config, {
     lockTtlSeconds: 5,
     reconcileSeconds: 2,
+    liveCacheMs: 0,
     host: '0.0.0.0',
     port: 0,
     dataDir: '/var/lib/modelpin',
@@ -56,6 +59,7 @@ t.test('a wrong value is refused with a message naming its variable', async (t) 
     [{ MODELPIN_API_PORT: 'eighty' }, /^MODELPIN_API_PORT must be a port number/],
     [{ MODELPIN_LOCK_TTL_SECONDS: '0' }, /^MODELPIN_LOCK_TTL_SECONDS must be a whole number of seconds/],
     [{ MODELPIN_RECONCILE_SECONDS: '1.5' }, /^MODELPIN_RECONCILE_SECONDS must be a whole number of seconds/],
+    [{ MODELPIN_LIVE_CACHE_MS: '-1' }, /^MODELPIN_LIVE_CACHE_MS must be a whole number of milliseconds/],
     [{ MODELPIN_API_PORT: '70000' }, /^MODELPIN_API_PORT/],
     [{ DATABASE_URL: 'mysql://x:pw@y/z' }, /^DATABASE_URL must be .*mysql:\/\/x:\*\*\*@y\/z/],
     [{ MODELPIN_ADMIN_TOKEN: 'short' }, /^MODELPIN_ADMIN_TOKEN must be at least 16/],

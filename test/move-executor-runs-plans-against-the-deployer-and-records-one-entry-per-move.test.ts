@@ -1,11 +1,11 @@
 import { SelectQueryNode, TableNode, type Kysely, type KyselyPlugin } from 'kysely'
 import t from 'tap'
-import { samePin } from '../src/contract/pin.js'
+import { samePin, type ModelPin } from '../src/contract/pin.js'
 import { S3ArtifactStore } from '../src/registry/artifact-store.js'
 import { createContext, type RegistryContext } from '../src/registry/context.js'
 import type { RegistrySchema } from '../src/registry/db.js'
 import {
-  DeployStepError, type CanaryRoute, type Deployer, type DeployTarget, type InvokeResult, type LiveAlias, type ReleaseBuild,
+  DeployStepError, type AliasRouting, type CanaryRoute, type Deployer, type DeployTarget, type InvokeResult, type ReleaseBuild,
 } from '../src/registry/deployer.js'
 import { DeployFailedError, GateRejectedError, NoCanaryError } from '../src/registry/errors.js'
 import type { HistoryAction, Model } from '../src/registry/model.js'
@@ -60,11 +60,12 @@ class FakeDeployer implements Deployer {
 
   async fence (): Promise<void> {}
 
-  async readLive (): Promise<LiveAlias> {
-    if (this.routing === null) throw new DeployStepError('get-alias', 'the alias does not exist')
-    const pin = (version: string): LiveAlias['pin'] => this.versions.get(version)?.pin
-    const { functionVersion, canary } = this.routing
-    return { functionVersion, pin: pin(functionVersion), canary: canary === null ? null : { ...canary, pin: pin(canary.functionVersion) } }
+  async readAlias (): Promise<AliasRouting | null> {
+    return this.routing
+  }
+
+  async versionPin (_functionName: string, version: string): Promise<ModelPin | undefined> {
+    return this.versions.get(version)?.pin
   }
 
   async invoke (_target: DeployTarget, payload: unknown, qualifier?: string): Promise<InvokeResult> {

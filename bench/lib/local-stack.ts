@@ -1,6 +1,6 @@
 /**
  * The local stack for benchmarks: `startStack` as `npm start` runs it, but on the full-size ResNet-50 (generated
- * once into .modelpin/models/resnet50 and reused), with a temporary data dir, unique bucket names, free ports and
+ * once into .modelpin/models/resnet50 and reused; benchmarks of the API alone may take the tiny model), with a temporary data dir, unique bucket names, free ports and
  * the radosgw already running; plus a bucket holding the benchmark image (not the input bucket, whose uploads would
  * invoke the function on their own). `close` stops it and removes what it made.
  */
@@ -34,17 +34,18 @@ export interface BenchStack {
   close: () => Promise<void>
 }
 
-export async function startBenchStack (say: (line: string) => void): Promise<BenchStack> {
+export async function startBenchStack (say: (line: string) => void, options: { modelKind?: 'resnet50' | 'tiny' } = {}): Promise<BenchStack> {
+  const modelKind = options.modelKind ?? 'resnet50'
   const dataDir = await mkdtemp(join(tmpdir(), 'modelpin-bench-stack-'))
-  const options = sideBySideStackOptions({
+  const stackOptions = sideBySideStackOptions({
     dataDir,
     bucketPrefix: 'bench-',
-    modelKind: 'resnet50',
-    modelDir: resolve(root, '.modelpin/models/resnet50'),
+    modelKind,
+    modelDir: resolve(root, `.modelpin/models/${modelKind}`),
     logger: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }, pino.destination(2)),
     say,
   })
-  const buckets = options.buckets
+  const buckets = stackOptions.buckets
   const suffix = randomBytes(4).toString('hex')
   const images = `bench-images-${suffix}`
   // Our own client: the stack destroys its own when it stops, and the buckets are removed after that.
@@ -59,7 +60,7 @@ export async function startBenchStack (say: (line: string) => void): Promise<Ben
   }
   let stack: Stack
   try {
-    stack = await startStack(options)
+    stack = await startStack(stackOptions)
   } catch (error) {
     await removeAll()
     throw error

@@ -22,6 +22,8 @@ export interface ApiConfig {
   lockTtlSeconds: number
   /** how often this process reconciles the registry with Lambda (it also does at start-up) */
   reconcileSeconds: number
+  /** how long one read of a Lambda alias answers every alias read of this process */
+  liveCacheMs: number
 }
 
 export interface ApiVariable {
@@ -50,6 +52,7 @@ export const API_ENVIRONMENT: readonly ApiVariable[] = [
   { name: 'AWS_ENDPOINT_URL_LAMBDA', default: '(AWS Lambda)', description: 'Lambda API endpoint, e.g. `http://127.0.0.1:9001` for the local runtime' },
   { name: 'MODELPIN_LOCK_TTL_SECONDS', default: '30', description: 'seconds an alias lock lives without renewal (its move renews it every third of this) before another process takes it over and settles its move' },
   { name: 'MODELPIN_RECONCILE_SECONDS', default: '60', description: 'seconds between two reconciles of the registry with Lambda (each process also reconciles at start-up)' },
+  { name: 'MODELPIN_LIVE_CACHE_MS', default: '2000', description: 'milliseconds one read of a Lambda alias answers every alias read of the process (moves always read Lambda afresh); 0 shares only reads in flight' },
 ]
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -87,12 +90,19 @@ export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig 
     lambdaEndpoint,
     lockTtlSeconds: positiveInteger('MODELPIN_LOCK_TTL_SECONDS', nonEmpty(env.MODELPIN_LOCK_TTL_SECONDS) ?? '30'),
     reconcileSeconds: positiveInteger('MODELPIN_RECONCILE_SECONDS', nonEmpty(env.MODELPIN_RECONCILE_SECONDS) ?? '60'),
+    liveCacheMs: milliseconds('MODELPIN_LIVE_CACHE_MS', nonEmpty(env.MODELPIN_LIVE_CACHE_MS) ?? '2000'),
   }
 }
 
 function positiveInteger (name: string, value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n < 1 || n > 86400) throw new Error(`${name} must be a whole number of seconds from 1 to 86400, got "${value}"`)
+  return n
+}
+
+function milliseconds (name: string, value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 3_600_000) throw new Error(`${name} must be a whole number of milliseconds from 0 to 3600000, got "${value}"`)
   return n
 }
 

@@ -6,7 +6,7 @@ import {
 import type { Logger } from 'pino'
 import { pinFromEnvironment, pinToEnvironment, samePin, type ModelPin } from '../contract/pin.js'
 import {
-  DeployStepError, type CanaryRoute, type Deployer, type DeployTarget, type InvokeResult, type LiveAlias,
+  DeployStepError, type AliasRouting, type CanaryRoute, type Deployer, type DeployTarget, type InvokeResult,
   type ReleaseBuild,
 } from '../registry/deployer.js'
 
@@ -113,22 +113,19 @@ export class LambdaDeployer implements Deployer {
     this.#logger?.info({ function: target.functionName, alias: target.functionAlias }, 'fenced the alias against the mover whose lock was taken over')
   }
 
-  async readLive (target: DeployTarget): Promise<LiveAlias> {
+  async readAlias (target: DeployTarget): Promise<AliasRouting | null> {
     const alias = await step('get-alias', () => this.#getAlias(target))
-    if (alias?.FunctionVersion === undefined) {
-      throw new DeployStepError('get-alias', `alias ${target.functionAlias} of ${target.functionName} does not exist`)
-    }
-    const weights = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {})
-    const [main, canaryPin] = await Promise.all([
-      this.#versionPin(target.functionName, alias.FunctionVersion),
-      weights[0] === undefined ? undefined : this.#versionPin(target.functionName, weights[0][0]),
-    ])
+    if (alias?.FunctionVersion === undefined) return null
+    const [canary] = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {})
     return {
       functionVersion: alias.FunctionVersion,
-      pin: main,
-      canary: weights[0] === undefined ? null : { functionVersion: weights[0][0], weight: weights[0][1], pin: canaryPin },
+      canary: canary === undefined ? null : { functionVersion: canary[0], weight: canary[1] },
       revisionId: alias.RevisionId,
     }
+  }
+
+  async versionPin (functionName: string, version: string): Promise<ModelPin | undefined> {
+    return await this.#versionPin(functionName, version)
   }
 
   async invoke (target: DeployTarget, payload: unknown, qualifier?: string): Promise<InvokeResult> {

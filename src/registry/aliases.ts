@@ -28,7 +28,7 @@ export async function getAlias (ctx: RegistryContext, model: string, alias: stri
   const target = deployTarget(found, alias)
   if (target === null || ctx.deployer === undefined) return view
   try {
-    const live = await readLive(ctx, found, target)
+    const live = await readLive(ctx, found, target, { revision: row.revision })
     view.live = live.view
     view.drift = !sameServing(toClaimedAlias(row), live.alias)
   } catch (error) {

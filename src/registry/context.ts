@@ -4,6 +4,7 @@ import { AliasLocks } from './alias-locks.js'
 import type { ArtifactStore } from './artifact-store.js'
 import type { RegistrySchema } from './db.js'
 import type { Deployer } from './deployer.js'
+import { LiveCache, type LambdaReadOperation } from './live-cache.js'
 
 export interface RegistryOptions {
   db: Kysely<RegistrySchema>
@@ -15,6 +16,8 @@ export interface RegistryOptions {
   lockTtlMs?: number | undefined
   /** how often the process reconciles (for the Retry-After of an unknown outcome); default 60 s */
   reconcileIntervalMs?: number | undefined
+  /** how long one read of a Lambda alias serves every reader of this process (default 2000 ms) */
+  liveCacheMs?: number | undefined
   /** told what reconcile finds and does (the API counts it in /metrics) */
   observer?: RegistryObserver | undefined
   /**
@@ -32,6 +35,8 @@ export interface RegistryObserver {
   reconcileAdoption?: () => void
   /** a lock taken over from a holder that stopped renewing it */
   lockTakeover?: () => void
+  /** one Lambda control-plane call made to read what Lambda serves */
+  lambdaCall?: (operation: LambdaReadOperation) => void
 }
 
 /** What every part of the registry works with: passed to each of its functions, so none keeps state of its own. */
@@ -42,6 +47,8 @@ export interface RegistryContext {
   readonly deployer: Deployer | undefined
   readonly logger: Logger
   readonly locks: AliasLocks
+  /** this process's reads of what Lambda serves, shared between readers */
+  readonly live: LiveCache
   readonly soleProcess: boolean
   readonly observer: RegistryObserver | undefined
   readonly reconcileIntervalMs: number
@@ -57,6 +64,7 @@ export function createContext (options: RegistryOptions, clock: () => Date = () 
     deployer: options.deployer,
     logger: options.logger ?? pino({ enabled: false }),
     locks: new AliasLocks(options.db, { ttlMs: options.lockTtlMs }),
+    live: new LiveCache({ ttlMs: options.liveCacheMs, onCall: (operation) => { options.observer?.lambdaCall?.(operation) } }),
     soleProcess: options.soleProcess ?? false,
     observer: options.observer,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,

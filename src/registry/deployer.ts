@@ -25,6 +25,14 @@ export interface LiveAlias {
   revisionId?: string | undefined
 }
 
+/** The Lambda alias's routing as one GetAlias reports it, without the pins of its versions. */
+export interface AliasRouting {
+  functionVersion: string
+  canary: CanaryRoute | null
+  /** the alias's RevisionId when read */
+  revisionId?: string | undefined
+}
+
 export interface InvokeResult {
   /** set when the function failed (`Unhandled` or `Handled`, as Lambda reports it) */
   functionError?: string | undefined
@@ -66,8 +74,13 @@ export interface Deployer {
    * one fails from then on. Nothing to do when the alias does not exist.
    */
   fence (target: DeployTarget): Promise<void>
-  /** Reads the Lambda alias and the pins of the versions it routes to. */
-  readLive (target: DeployTarget): Promise<LiveAlias>
+  /** Reads the Lambda alias (one GetAlias); null when it does not exist. */
+  readAlias (target: DeployTarget): Promise<AliasRouting | null>
+  /**
+   * The pin in a published version's configuration (one GetFunctionConfiguration; a published version never
+   * changes); undefined when the version does not exist or carries no pin.
+   */
+  versionPin (functionName: string, version: string): Promise<ModelPin | undefined>
   /** Invokes the function (at `qualifier`, default the target's alias) with `payload`, synchronously. */
   invoke (target: DeployTarget, payload: unknown, qualifier?: string): Promise<InvokeResult>
 }

@@ -30,6 +30,8 @@ export async function publishRelease (ctx: RegistryContext, model: Model, target
     .executeTakeFirst()
   const build = { model: model.name, release: release.number, pin: pinOf(model, release) }
   const published = await requireDeployer(ctx, model).publish(target, build, known?.function_version)
+  // a new version under a number read before means the function was created again: that earlier pin is not this one
+  if (published.published) ctx.live.forgetVersion(target.functionName, published.functionVersion)
   if (published.functionVersion !== known?.function_version) {
     await ctx.db.transaction().execute(async (trx) => {
       // A version carries one configuration, so it serves one release. A version number recorded for another
@@ -48,9 +50,16 @@ export async function publishRelease (ctx: RegistryContext, model: Model, target
   return published.functionVersion
 }
 
-/** What Lambda's alias serves, with the releases its versions were published for. */
-export async function readLive (ctx: RegistryContext, model: Model, target: DeployTarget): Promise<{ alias: LiveAlias, view: LiveView }> {
-  const live = await requireDeployer(ctx, model).readLive(target)
+/**
+ * What Lambda's alias serves, with the releases its versions were published for. `revision` is the registry's alias
+ * revision the caller saw: a cached read taken against that revision or a newer one may answer; `fresh` always
+ * reads Lambda (and refreshes the cache).
+ */
+export async function readLive (
+  ctx: RegistryContext, model: Model, target: DeployTarget, read: { revision: number } | 'fresh'
+): Promise<{ alias: LiveAlias, view: LiveView }> {
+  const deployer = requireDeployer(ctx, model)
+  const live = read === 'fresh' ? await ctx.live.refresh(deployer, target) : await ctx.live.read(deployer, target, read.revision)
   const versions = [live.functionVersion, ...(live.canary === null ? [] : [live.canary.functionVersion])]
   const rows = await ctx.db.selectFrom('deployments').select(['release', 'function_version'])
     .where('model', '=', model.name).where('function_name', '=', target.functionName)

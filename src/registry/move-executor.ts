@@ -81,6 +81,8 @@ async function runClaimed (ctx: RegistryContext, request: MoveRequest, lock: Ali
       versions = await pushToLambda(ctx, model, target, planned, request.releases ?? [], lock, entry)
     } catch (error) {
       failure = error
+      // Lambda failed mid-move, or the gate refused: what this process last read of the alias may no longer hold
+      ctx.live.forget(target)
     }
     if (failure !== undefined) {
       const routed = failure instanceof RouteFailedError ? await readBack(ctx, model, target, planned, failure, lock, log) : false
@@ -132,7 +134,7 @@ async function readBack (
   ctx: RegistryContext, model: Model, target: DeployTarget, planned: MovePlan, route: RouteFailedError, lock: AliasLock, log: Logger
 ): Promise<ServedVersions | false> {
   try {
-    const live = await requireDeployer(ctx, model).readLive(target)
+    const live = await ctx.live.refresh(requireDeployer(ctx, model), target)
     if (servesVersions(live, route.versions, planned.state)) {
       log.warn({ err: route.failure }, 'routing Lambda answered with an error, but reading it back shows the move applied')
       return route.versions
@@ -180,7 +182,7 @@ async function pushToLambda (
   const weight = steps.route.canaryWeight
   // Fencing: the alias's revision is read first, then the lock is checked to be still ours (the database judges).
   // A process that takes the lock over later fences the alias, which changes that revision: this route then fails.
-  const revision = await deployer.aliasRevision(target)
+  const revision = await ctx.live.aliasRevision(deployer, target)
   if (!await ctx.locks.held(lock)) {
     throw new DeployStepError('alias-lock', 'this move stopped renewing its alias lock in time and another process took it over; it did not route Lambda')
   }
@@ -188,6 +190,9 @@ async function pushToLambda (
     await deployer.route(target, main, weight === null || canary === null ? undefined : { functionVersion: canary, weight }, revision)
   } catch (error) {
     throw new RouteFailedError(error, versions)
+  } finally {
+    // routed, or perhaps routed: the next read of the alias asks Lambda
+    ctx.live.forget(target)
   }
   return versions
 }

@@ -34,8 +34,8 @@ export async function settleTakenOver (ctx: RegistryContext, model: Model, lock:
   let live: LiveAlias | null = null
   if (target !== null) {
     const deployer = requireDeployer(ctx, model)
-    await deployer.fence(target)
-    if (lock.takenOver.intent?.versions != null) live = await deployer.readLive(target)
+    await ctx.live.fence(deployer, target)
+    if (lock.takenOver.intent?.versions != null) live = await ctx.live.refresh(deployer, target)
   }
   const intent = lock.takenOver.intent
   await ctx.db.transaction().execute(async (trx) => {

@@ -65,7 +65,7 @@ async function reconcileAlias (ctx: RegistryContext, model: Model, target: Deplo
   const row = await ctx.db.selectFrom('aliases').selectAll().where('model', '=', model.name).where('name', '=', alias).executeTakeFirst()
   if (row === undefined) return // never promoted: nothing of the registry's to adopt into
   if (row.lock_token !== null) return // a move in flight (or one a later pass settles)
-  const glance = await readLive(ctx, model, target)
+  const glance = await readLive(ctx, model, target, { revision: row.revision })
   const claimedBefore = toClaimedAlias(row)
   const drifted = !sameServing(claimedBefore, glance.alias)
   ctx.observer?.aliasDrift?.(model.name, alias, drifted)
@@ -82,8 +82,8 @@ async function reconcileAlias (ctx: RegistryContext, model: Model, target: Deplo
     throw error
   }
   try {
-    // adopt only from a read taken after the alias was seen unlocked (and is now ours)
-    const live = await readLive(ctx, model, target)
+    // adopt only from a Lambda read taken after the alias was seen unlocked (and is now ours), never a cached one
+    const live = await readLive(ctx, model, target, 'fresh')
     const claimed = toClaimedAlias(lock.row)
     const still = !sameServing(claimed, live.alias)
     ctx.observer?.aliasDrift?.(model.name, alias, still)

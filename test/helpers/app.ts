@@ -78,6 +78,7 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     lambdaEndpoint: undefined,
     lockTtlSeconds: 30,
     reconcileSeconds: 60,
+    liveCacheMs: 2000,
     ...overrides,
   }
   const app = await buildApp(config, { s3Credentials: S3_CREDENTIALS, ...buildOptions })

@@ -22,7 +22,7 @@ declare module 'fastify' {
  * Prometheus metrics in a registry of the app's own (two apps in one process, as in tests, do not share counters):
  * requests by method, route pattern and status, their latency, and alias moves by action and outcome (`succeeded`
  * or the error code that stopped them, e.g. `revision_mismatch`, `gate_rejected`, `deploy_failed`), and what
- * reconciles find and do: drift per deploy alias, adoptions, lock take-overs.
+ * reconciles find and do: drift per deploy alias, adoptions, lock take-overs; and the Lambda calls made to read it.
  */
 export default fp(async function metricsPlugin (fastify) {
   const registry = new Registry()
@@ -65,10 +65,17 @@ export default fp(async function metricsPlugin (fastify) {
     help: 'alias locks taken over from a process that stopped renewing them (its move then settled)',
     registers: [registry],
   })
+  const lambdaCalls = new Counter({
+    name: 'modelpin_lambda_calls_total',
+    help: 'Lambda control-plane calls made to read what Lambda serves (alias reads, reconciles, moves), by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  })
   const moves: RegistryObserver = {
     aliasDrift: (model, alias, drifted) => { drift.set({ model, alias }, drifted ? 1 : 0) },
     reconcileAdoption: () => { adoptions.inc() },
     lockTakeover: () => { takeovers.inc() },
+    lambdaCall: (operation) => { lambdaCalls.inc({ operation }) },
   }
 
   fastify.decorate('metrics', { registry, moves })

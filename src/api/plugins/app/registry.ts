@@ -33,6 +33,7 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     soleProcess: fastify.database.dialect === 'sqlite',
     lockTtlMs: fastify.config.lockTtlSeconds * 1000,
     reconcileIntervalMs: fastify.config.reconcileSeconds * 1000,
+    liveCacheMs: fastify.config.liveCacheMs,
     observer: fastify.metrics.moves,
   })
   fastify.decorate('registry', registry)
