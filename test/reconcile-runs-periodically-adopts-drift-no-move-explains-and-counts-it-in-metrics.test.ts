@@ -41,9 +41,12 @@ for (const database of ['sqlite', 'postgres'] as const) {
     // a lock its holder stopped renewing is taken over by the next reconcile and counted
     const dead = new AliasLocks(app.app.database.db, { ttlMs: -1000, owner: 'dead-host:1' })
     await dead.claim('m', 'production')
-    await waitFor(async () => (await metric(app, 'modelpin_lock_takeovers_total')) === 1 ? true : undefined, 30_000)
-    const free = await app.app.database.db.selectFrom('aliases').select('lock_token').where('model', '=', 'm').executeTakeFirstOrThrow()
-    t.equal(free.lock_token, null, 'the abandoned lock is free again')
+    // the take-over is counted when settling starts; the lock is freed once settling (fence, entry) is done
+    const lockToken = async (): Promise<string | null> =>
+      (await app.app.database.db.selectFrom('aliases').select('lock_token').where('model', '=', 'm').executeTakeFirstOrThrow()).lock_token
+    await waitFor(async () => (await metric(app, 'modelpin_lock_takeovers_total')) === 1 && await lockToken() === null ? true : undefined, 30_000)
+    t.equal(await lockToken(), null, 'the abandoned lock is free again')
+    t.equal(await metric(app, 'modelpin_lock_takeovers_total'), 1, 'one take-over counted')
     t.equal((await app.api('GET', `${PATH}/history`)).body.history.length, history.length, 'a lock with no intended move settles with no entry')
   })
 }
