@@ -9,6 +9,7 @@
  *   "region": "us-east-1",            // optional, default us-east-1
  *   "seed": 42,                       // optional: exact, deterministic weighted-alias routing (tests)
  *   "idleTimeoutMs": 600000,          // optional: idle execution environments are reaped after this
+ *   "updateDelayMs": 1000,            // optional: how long an update stays InProgress (default 1000)
  *   "credentials": {                  // optional: the "execution role" credentials every environment gets;
  *     "accessKeyId": "modelpin",      //   default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY of this process
  *     "secretAccessKey": "modelpin-secret"
@@ -88,6 +89,7 @@ export function readRuntimeConfig (path: string, env: NodeJS.ProcessEnv = proces
   const port = optionalNumber(config.port, 'port')
   const seed = optionalNumber(config.seed, 'seed')
   const idleTimeoutMs = optionalNumber(config.idleTimeoutMs, 'idleTimeoutMs')
+  const updateDelayMs = optionalNumber(config.updateDelayMs, 'updateDelayMs')
   return {
     functions,
     ...(config.host === undefined ? {} : { host: requiredString(config.host, 'host') }),
@@ -95,6 +97,7 @@ export function readRuntimeConfig (path: string, env: NodeJS.ProcessEnv = proces
     ...(config.region === undefined ? {} : { region: requiredString(config.region, 'region') }),
     ...(seed === undefined ? {} : { seed }),
     ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+    ...(updateDelayMs === undefined ? {} : { updateDelayMs }),
     ...(credentials === undefined ? {} : { credentials }),
   }
 }

@@ -110,6 +110,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       region,
       ...(options.routerSeed === undefined ? {} : { seed: options.routerSeed }),
       ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+      updateDelayMs: options.lambdaUpdateMs ?? STACK_DEFAULTS.lambdaUpdateMs,
       functions: [{
         name: options.functionName,
         bundlePath,

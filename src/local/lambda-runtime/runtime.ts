@@ -14,6 +14,9 @@ import { LATEST, type InvocationTarget, type LocalFunctionConfig } from './funct
 import { createRequestListener, s3EventsPath } from './http-api.js'
 import { randomRouter, seededRouter } from './routing.js'
 
+/** How long an update stays `InProgress` unless told otherwise: a second, the short end of what AWS takes. */
+export const DEFAULT_UPDATE_DELAY_MS = 1000
+
 export interface LambdaRuntimeOptions {
   /** default 127.0.0.1 */
   host?: string
@@ -29,7 +32,7 @@ export interface LambdaRuntimeOptions {
   idleTimeoutMs?: number
   /** limit of an environment's init phase, the bundle import (default 10 s, Lambda's limit) */
   initTimeoutMs?: number
-  /** how long `LastUpdateStatus` stays `InProgress` after an update (default 200 ms) */
+  /** how long `LastUpdateStatus` stays `InProgress` after an update (default 1 s; AWS takes one to a few seconds) */
   updateDelayMs?: number
   /** delays before the two retries of a failed `Event` invocation (default 1 s and 2 s; Lambda waits minutes) */
   asyncRetryDelaysMs?: readonly [number, number]
@@ -98,7 +101,7 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
     })
     this.catalog = new FunctionCatalog(options.functions, {
       region: this.region,
-      updateDelayMs: options.updateDelayMs ?? 200,
+      updateDelayMs: options.updateDelayMs ?? DEFAULT_UPDATE_DELAY_MS,
       router: options.seed === undefined ? randomRouter() : seededRouter(options.seed),
       onLatestChanged: (name) => this.pool.retireLatest(name, this.catalog.function(name).latest.generation),
     })
