@@ -7,8 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
  * is unknown must be read back, not repeated.
  *
  * The SDK's standard retry strategy already retries a 429 (within the client's `maxAttempts`), so a refused call
- * counts every attempt the SDK made (`$metadata.attempts`) against the budget, and the total number of calls stays
- * bounded by `attempts` whoever retried.
+ * counts every attempt the SDK made (`$metadata.attempts`) against the budget, and a retry is made only when even a
+ * call that the SDK retries as often as it did before stays within it: `attempts` bounds the HTTP calls in all,
+ * whoever retried.
  */
 
 export interface WriteRetryPolicy {
@@ -57,13 +58,16 @@ export async function retryRefusedWrite<T> (
   }
 ): Promise<T> {
   let used = 0
+  let mostPerCall = 1
   for (let retry = 0; ; retry++) {
     try {
       return await call()
     } catch (error) {
       const refusal = refusedForNow(error)
-      used += sdkAttempts(error)
-      if (refusal === undefined || used >= options.policy.attempts) throw error
+      const attempts = sdkAttempts(error)
+      used += attempts
+      mostPerCall = Math.max(mostPerCall, attempts)
+      if (refusal === undefined || used + mostPerCall > options.policy.attempts) throw error
       options.onRetry?.(refusal, used)
       await sleep(backoffDelayMs(retry, options.policy))
       await options.beforeRetry?.(refusal, error)
