@@ -71,3 +71,14 @@ t.test('anything else fails at once, and so does a failing beforeRetry', async (
   }, { policy, beforeRetry: async () => { throw new Error('the wait failed') } }).catch((e: unknown) => e)
   t.match(waitFailed, { message: 'the wait failed' })
 })
+
+t.test('a call whose 409 is final (CreateAlias: the alias exists) retries only throttling', async (t) => {
+  let calls = 0
+  const exists = await retryRefusedWrite(async () => {
+    calls++
+    if (calls === 1) throw lambdaError('TooManyRequestsException', 429)
+    throw lambdaError('ResourceConflictException', 409)
+  }, { policy, retryConflicts: false }).catch((e: unknown) => e)
+  t.match(exists, { name: 'ResourceConflictException' })
+  t.equal(calls, 2, 'the 429 was retried, the 409 was not')
+})

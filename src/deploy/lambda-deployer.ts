@@ -91,7 +91,7 @@ export class LambdaDeployer implements Deployer {
         FunctionName: fn,
         Environment: { Variables: variables },
         RevisionId: current.RevisionId,
-      })), fn))
+      })), { functionName: fn }))
     const settled = await step('wait-function-updated', () => this.#waitUntilUpdated(fn))
     const settledPin = settled?.Environment?.Variables === undefined ? undefined : pinFromEnvironment(settled.Environment.Variables)
     if (settled?.Environment?.Variables !== undefined && (settledPin === undefined || !samePin(settledPin, build.pin))) {
@@ -102,7 +102,7 @@ export class LambdaDeployer implements Deployer {
         FunctionName: fn,
         Description: `modelpin ${build.model} release ${build.release}`,
         RevisionId: settled?.RevisionId,
-      })), fn))
+      })), { functionName: fn }))
     if (published.Version === undefined || published.Version === '$LATEST') {
       throw new DeployStepError('publish-version', `Lambda published no numbered version of ${fn}`)
     }
@@ -120,12 +120,13 @@ export class LambdaDeployer implements Deployer {
     const routing = { AdditionalVersionWeights: canary === undefined ? {} : { [canary.functionVersion]: canary.weight } }
     const revision = expectedRevision !== undefined ? expectedRevision : (await step('get-alias', () => this.#getAlias(target)))?.RevisionId ?? null
     if (revision === null) {
+      // CreateAlias's 409 says the alias exists: final, not a refusal for now
       await step('create-alias', () => this.#write(() => this.#lambda.send(new CreateAliasCommand({
         FunctionName: target.functionName,
         Name: target.functionAlias,
         FunctionVersion: functionVersion,
         RoutingConfig: routing,
-      }))))
+      })), { retryConflicts: false }))
     } else {
       await step('update-alias', () => this.#write(() => this.#lambda.send(new UpdateAliasCommand({
         FunctionName: target.functionName,
@@ -231,9 +232,11 @@ export class LambdaDeployer implements Deployer {
    * A write (or a read Lambda may throttle) with the retries of `retryRefusedWrite`. With `functionName`, a 409 (an
    * update in progress) is retried once that update has finished rather than after the backoff alone.
    */
-  async #write<T> (call: () => Promise<T>, functionName?: string): Promise<T> {
+  async #write<T> (call: () => Promise<T>, options: { functionName?: string, retryConflicts?: boolean } = {}): Promise<T> {
+    const { functionName } = options
     return await retryRefusedWrite(call, {
       policy: this.#writeRetry,
+      retryConflicts: options.retryConflicts,
       beforeRetry: functionName === undefined
         ? undefined
         : async (refusal) => { if (refusal === 'conflict') await this.#waitUntilUpdated(functionName) },

@@ -53,6 +53,8 @@ export async function retryRefusedWrite<T> (
   call: () => Promise<T>,
   options: {
     policy: WriteRetryPolicy
+    /** false when a 409 is a final answer for this call (CreateAlias: the alias exists) */
+    retryConflicts?: boolean | undefined
     beforeRetry?: ((refusal: 'conflict' | 'throttled', error: unknown) => Promise<void>) | undefined
     onRetry?: ((refusal: 'conflict' | 'throttled', attemptsUsed: number) => void) | undefined
   }
@@ -67,7 +69,8 @@ export async function retryRefusedWrite<T> (
       const attempts = sdkAttempts(error)
       used += attempts
       mostPerCall = Math.max(mostPerCall, attempts)
-      if (refusal === undefined || used + mostPerCall > options.policy.attempts) throw error
+      if (refusal === undefined || (refusal === 'conflict' && options.retryConflicts === false)) throw error
+      if (used + mostPerCall > options.policy.attempts) throw error
       options.onRetry?.(refusal, used)
       await sleep(backoffDelayMs(retry, options.policy))
       await options.beforeRetry?.(refusal, error)
