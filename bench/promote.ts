@@ -4,8 +4,9 @@
  * it (temporary data dir, unique buckets, free ports, the running radosgw).
  *
  * - `promote_ms`: p50 of promoting a release that was never published: the deployer reads the configuration, sets
- *   the release's pins, waits for the update (the runtime keeps `LastUpdateStatus` InProgress for 200 ms, as Lambda
- *   keeps it for a second or more), publishes a version and moves the alias. A release promoted once already has its
+ *   the release's pins, waits for the update (the runtime keeps `LastUpdateStatus` InProgress for
+ *   MODELPIN_LAMBDA_UPDATE_MS, 1000 ms by default, as Lambda keeps it for a second or more), publishes a version and
+ *   moves the alias. A release promoted once already has its
  *   version, so promoting it again is only an alias move; every measured promote is therefore of a fresh release:
  *   a new labels version (the same bytes uploaded again, so a new S3 VersionId) paired with weights 1 or 2.
  * - `rollback_over_promote_ratio`: p50 of the rollback that follows each promote (back to the previous release,
@@ -17,6 +18,7 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { ListVersionsByFunctionCommand, type LambdaClient } from '@aws-sdk/client-lambda'
+import { STACK_DEFAULTS } from '../src/local/stack.js'
 import { startBenchStack } from './lib/local-stack.js'
 import { median, percentile, round } from './lib/stats.js'
 import { printWhenRunDirectly } from './lib/run-directly.js'
@@ -86,7 +88,7 @@ export default async function run (): Promise<Figures> {
       rollback_over_promote_ratio: median(rollbacks) / median(promotes),
       promote_method: `${PAIRS} pairs through the admin API and the local runtime: promote a never-published release ` +
         '(update configuration, wait, publish, move alias), then roll back (alias move only); the runtime holds ' +
-        'LastUpdateStatus InProgress 200 ms after each update',
+        `LastUpdateStatus InProgress ${STACK_DEFAULTS.lambdaUpdateMs} ms after each update (MODELPIN_LAMBDA_UPDATE_MS)`,
     }
   } finally {
     await bench.close()

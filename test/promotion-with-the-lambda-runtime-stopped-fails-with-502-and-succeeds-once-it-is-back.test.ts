@@ -6,6 +6,7 @@ import { startEndToEnd } from './helpers/e2e.js'
 import { startLambdaRuntime } from '../src/local/lambda-runtime/index.js'
 import { STACK_DEFAULTS } from '../src/local/stack.js'
 import { DEFAULT_OUTFILE } from '../src/local/lambda-bundle.js'
+import { TEST_LAMBDA_UPDATE_MS } from './helpers/lambda-runtime.js'
 
 t.test('with the Lambda runtime stopped a promotion answers 502 naming the step and moves nothing; back up, it succeeds', async (t) => {
   const { stack, api, lambda, releases: [, release2] } = await startEndToEnd(t)
@@ -47,6 +48,7 @@ t.test('with the Lambda runtime stopped a promotion answers 502 naming the step 
     logger: pino({ level: 'silent' }),
     credentials: STACK_DEFAULTS.s3Credentials,
     region: STACK_DEFAULTS.region,
+    updateDelayMs: TEST_LAMBDA_UPDATE_MS,
     functions: [{
       name: stack.info.function.name,
       // the bundle the stack built (src/local/lambda-bundle.ts's default output)

@@ -1,7 +1,7 @@
 import {
   CreateAliasCommand, GetAliasCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient,
-  PublishVersionCommand, ResourceNotFoundException, UpdateAliasCommand, UpdateFunctionConfigurationCommand,
-  waitUntilFunctionUpdatedV2, type AliasConfiguration, type FunctionConfiguration,
+  PreconditionFailedException, PublishVersionCommand, ResourceNotFoundException, UpdateAliasCommand,
+  UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2, type AliasConfiguration, type FunctionConfiguration,
 } from '@aws-sdk/client-lambda'
 import type { Logger } from 'pino'
 import { pinFromEnvironment, pinToEnvironment, samePin, type ModelPin } from '../contract/pin.js'
@@ -9,13 +9,26 @@ import {
   DeployStepError, type AliasRouting, type CanaryRoute, type Deployer, type DeployTarget, type InvokeResult,
   type ReleaseBuild,
 } from '../registry/deployer.js'
+import { DEFAULT_WRITE_RETRY, retryRefusedWrite, type WriteRetryPolicy } from './lambda-write-retry.js'
+
+/**
+ * How many times a publish starts over from reading the function when another writer changed it between its steps
+ * (its RevisionId no longer matches, or the version published does not carry the pin): a second writer racing every
+ * round three times is a fight to report, not to win.
+ */
+const PUBLISH_ROUNDS = 3
 
 export interface LambdaDeployerOptions {
   lambda: LambdaClient
   logger?: Logger | undefined
   /** how long to wait for a configuration update to finish before giving up (AWS usually needs a few seconds) */
   updateTimeoutSeconds?: number
+  /** retries of writes Lambda refused for now (409, 429); default `DEFAULT_WRITE_RETRY` */
+  writeRetry?: WriteRetryPolicy | undefined
 }
+
+/** Another writer changed the function between two steps of a publish: the publish starts over from reading it. */
+class ConcurrentChangeError extends DeployStepError {}
 
 /**
  * The Deployer over the AWS Lambda API. Each release becomes its own published version whose environment carries
@@ -26,11 +39,13 @@ export class LambdaDeployer implements Deployer {
   readonly #lambda: LambdaClient
   readonly #logger: Logger | undefined
   readonly #updateTimeoutSeconds: number
+  readonly #writeRetry: WriteRetryPolicy
 
   constructor (options: LambdaDeployerOptions) {
     this.#lambda = options.lambda
     this.#logger = options.logger
     this.#updateTimeoutSeconds = options.updateTimeoutSeconds ?? 120
+    this.#writeRetry = options.writeRetry ?? DEFAULT_WRITE_RETRY
   }
 
   async publish (target: DeployTarget, build: ReleaseBuild, knownVersion?: string): Promise<{ functionVersion: string, published: boolean }> {
@@ -44,30 +59,58 @@ export class LambdaDeployer implements Deployer {
       log?.warn({ functionVersion: knownVersion }, 'the version published for this release is gone or changed; publishing again')
     }
 
-    const current = await step('get-function-configuration', () =>
-      this.#lambda.send(new GetFunctionConfigurationCommand({ FunctionName: target.functionName })))
+    for (let round = 1; ; round++) {
+      try {
+        return await this.#publishOnce(target, build, log)
+      } catch (error) {
+        if (!(error instanceof ConcurrentChangeError) || round >= PUBLISH_ROUNDS) throw error
+        log?.warn({ round, step: error.step }, 'another writer changed the function between our steps; reading it again')
+      }
+    }
+  }
+
+  /**
+   * One round of a publish: read `$LATEST` (waiting first for an update in progress), write the pin into its
+   * environment with the RevisionId just read, wait for that update, then publish with the RevisionId it settled on.
+   * Either RevisionId no longer matching means another writer came in between: a `ConcurrentChangeError`.
+   */
+  async #publishOnce (target: DeployTarget, build: ReleaseBuild, log: Logger | undefined): Promise<{ functionVersion: string, published: true }> {
+    const fn = target.functionName
+    let current = await step('get-function-configuration', () =>
+      this.#write(() => this.#lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }))))
+    if (current.LastUpdateStatus === 'InProgress') {
+      // Lambda refuses an update while another is in progress; waiting for it beats a 409
+      await step('wait-function-updated', () => this.#waitUntilUpdated(fn))
+      current = await step('get-function-configuration', () =>
+        this.#write(() => this.#lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }))))
+    }
     // Every variable that is not part of the pin stays as it is (output bucket, cache limits, endpoints...).
     const variables = { ...current.Environment?.Variables, ...pinToEnvironment(build.pin) }
-    await step('update-function-configuration', () =>
+    await fencedStep('update-function-configuration', () => this.#write(() =>
       this.#lambda.send(new UpdateFunctionConfigurationCommand({
-        FunctionName: target.functionName,
+        FunctionName: fn,
         Environment: { Variables: variables },
         RevisionId: current.RevisionId,
-      })))
-    await step('wait-function-updated', () => this.#waitUntilUpdated(target.functionName))
-    const published = await step('publish-version', () =>
+      })), { functionName: fn }))
+    const settled = await step('wait-function-updated', () => this.#waitUntilUpdated(fn))
+    const settledPin = settled?.Environment?.Variables === undefined ? undefined : pinFromEnvironment(settled.Environment.Variables)
+    if (settled?.Environment?.Variables !== undefined && (settledPin === undefined || !samePin(settledPin, build.pin))) {
+      throw new ConcurrentChangeError('wait-function-updated', `${fn} was changed by another writer after our update`)
+    }
+    const published = await fencedStep('publish-version', () => this.#write(() =>
       this.#lambda.send(new PublishVersionCommand({
-        FunctionName: target.functionName,
+        FunctionName: fn,
         Description: `modelpin ${build.model} release ${build.release}`,
-      })))
+        RevisionId: settled?.RevisionId,
+      })), { functionName: fn }))
     if (published.Version === undefined || published.Version === '$LATEST') {
-      throw new DeployStepError('publish-version', `Lambda published no numbered version of ${target.functionName}`)
+      throw new DeployStepError('publish-version', `Lambda published no numbered version of ${fn}`)
     }
     const pin = pinFromEnvironment(published.Environment?.Variables ?? {})
     if (pin === undefined || !samePin(pin, build.pin)) {
       // Someone changed the function between our update and the publish; serving that version would be a lie.
-      throw new DeployStepError('publish-version',
-        `version ${published.Version} of ${target.functionName} does not carry release ${build.release}'s pin (concurrent change?)`)
+      throw new ConcurrentChangeError('publish-version',
+        `version ${published.Version} of ${fn} does not carry release ${build.release}'s pin (concurrent change?)`)
     }
     log?.info({ functionVersion: published.Version }, 'published a version for this release')
     return { functionVersion: published.Version, published: true }
@@ -77,20 +120,21 @@ export class LambdaDeployer implements Deployer {
     const routing = { AdditionalVersionWeights: canary === undefined ? {} : { [canary.functionVersion]: canary.weight } }
     const revision = expectedRevision !== undefined ? expectedRevision : (await step('get-alias', () => this.#getAlias(target)))?.RevisionId ?? null
     if (revision === null) {
-      await step('create-alias', () => this.#lambda.send(new CreateAliasCommand({
+      // CreateAlias's 409 says the alias exists: final, not a refusal for now
+      await step('create-alias', () => this.#write(() => this.#lambda.send(new CreateAliasCommand({
         FunctionName: target.functionName,
         Name: target.functionAlias,
         FunctionVersion: functionVersion,
         RoutingConfig: routing,
-      })))
+      })), { retryConflicts: false }))
     } else {
-      await step('update-alias', () => this.#lambda.send(new UpdateAliasCommand({
+      await step('update-alias', () => this.#write(() => this.#lambda.send(new UpdateAliasCommand({
         FunctionName: target.functionName,
         Name: target.functionAlias,
         FunctionVersion: functionVersion,
         RoutingConfig: routing,
         RevisionId: revision,
-      })))
+      }))))
     }
     this.#logger?.info({ function: target.functionName, alias: target.functionAlias, functionVersion, canary }, 'alias moved')
   }
@@ -103,13 +147,13 @@ export class LambdaDeployer implements Deployer {
   async fence (target: DeployTarget): Promise<void> {
     const alias = await step('get-alias', () => this.#getAlias(target))
     if (alias === undefined) return
-    await step('fence-alias', () => this.#lambda.send(new UpdateAliasCommand({
+    await step('fence-alias', () => this.#write(() => this.#lambda.send(new UpdateAliasCommand({
       FunctionName: target.functionName,
       Name: target.functionAlias,
       FunctionVersion: alias.FunctionVersion,
       RoutingConfig: { AdditionalVersionWeights: alias.RoutingConfig?.AdditionalVersionWeights ?? {} },
       RevisionId: alias.RevisionId,
-    })))
+    }))))
     this.#logger?.info({ function: target.functionName, alias: target.functionAlias }, 'fenced the alias against the mover whose lock was taken over')
   }
 
@@ -149,9 +193,9 @@ export class LambdaDeployer implements Deployer {
    * Successful), polling from 100 ms instead of its default second: a local update settles in milliseconds and
    * AWS's in one to a few seconds. The waiter takes a failed poll for "not yet" and would keep polling an unreachable
    * Lambda until the timeout while the move holds its alias's lock; here, as in every other step, the first call
-   * that fails ends the wait and is the error reported.
+   * that fails ends the wait and is the error reported. Answers the configuration of the last poll (Successful).
    */
-  async #waitUntilUpdated (functionName: string): Promise<void> {
+  async #waitUntilUpdated (functionName: string): Promise<FunctionConfiguration | undefined> {
     const stop = new AbortController()
     let failure: { error: unknown } | undefined
     let last: FunctionConfiguration | undefined
@@ -166,6 +210,7 @@ export class LambdaDeployer implements Deployer {
       await waitUntilFunctionUpdatedV2({
         client, minDelay: 0.1, maxDelay: 2, maxWaitTime: this.#updateTimeoutSeconds, abortSignal: stop.signal,
       }, { FunctionName: functionName })
+      return last
     } catch (error) {
       if (failure !== undefined) throw failure.error
       // the waiter's own errors carry every response it saw as JSON (the function's whole environment included), so
@@ -178,6 +223,22 @@ export class LambdaDeployer implements Deployer {
       }
       throw error
     }
+  }
+
+  /**
+   * A write (or a read Lambda may throttle) with the retries of `retryRefusedWrite`. With `functionName`, a 409 (an
+   * update in progress) is retried once that update has finished rather than after the backoff alone.
+   */
+  async #write<T> (call: () => Promise<T>, options: { functionName?: string, retryConflicts?: boolean } = {}): Promise<T> {
+    const { functionName } = options
+    return await retryRefusedWrite(call, {
+      policy: this.#writeRetry,
+      retryConflicts: options.retryConflicts,
+      beforeRetry: functionName === undefined
+        ? undefined
+        : async (refusal) => { if (refusal === 'conflict') await this.#waitUntilUpdated(functionName) },
+      onRetry: (refusal, attemptsUsed) => this.#logger?.warn({ function: functionName, refusal, attemptsUsed }, 'Lambda refused a call for now; retrying'),
+    })
   }
 
   async #getAlias (target: DeployTarget): Promise<AliasConfiguration | undefined> {
@@ -215,6 +276,18 @@ function observedClient (lambda: LambdaClient, observer: { answered: (output: un
   }
   // everything else (configuration, middleware) is the real client's
   return Object.assign(Object.create(lambda) as LambdaClient, { send })
+}
+
+/** Like `step`, where a 412 (the RevisionId passed no longer matches) means another writer came in between. */
+async function fencedStep<T> (name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    if (error instanceof PreconditionFailedException) {
+      throw new ConcurrentChangeError(name, `${name} failed: ${messageOf(error)}`, { cause: error })
+    }
+    return await step(name, () => Promise.reject(error))
+  }
 }
 
 async function step<T> (name: string, run: () => Promise<T>): Promise<T> {

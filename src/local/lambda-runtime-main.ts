@@ -11,6 +11,7 @@
  *   "idleTimeoutMs": 600000,          // optional: idle execution environments are reaped after this
  *   "statePath": "state.json",        // optional: keeps functions, versions and aliases across restarts (relative
  *                                     //   to the config file); without it they live in memory only
+ *   "updateDelayMs": 1000,            // optional: how long an update stays InProgress (default 1000)
  *   "credentials": {                  // optional: the "execution role" credentials every environment gets;
  *     "accessKeyId": "modelpin",      //   default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY of this process
  *     "secretAccessKey": "modelpin-secret"
@@ -91,6 +92,7 @@ export function readRuntimeConfig (path: string, env: NodeJS.ProcessEnv = proces
   const seed = optionalNumber(config.seed, 'seed')
   const idleTimeoutMs = optionalNumber(config.idleTimeoutMs, 'idleTimeoutMs')
   const statePath = config.statePath === undefined ? undefined : resolve(dirname(path), requiredString(config.statePath, 'statePath'))
+  const updateDelayMs = optionalNumber(config.updateDelayMs, 'updateDelayMs')
   return {
     functions,
     ...(config.host === undefined ? {} : { host: requiredString(config.host, 'host') }),
@@ -99,6 +101,7 @@ export function readRuntimeConfig (path: string, env: NodeJS.ProcessEnv = proces
     ...(seed === undefined ? {} : { seed }),
     ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
     ...(statePath === undefined ? {} : { statePath }),
+    ...(updateDelayMs === undefined ? {} : { updateDelayMs }),
     ...(credentials === undefined ? {} : { credentials }),
   }
 }

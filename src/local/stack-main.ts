@@ -15,6 +15,14 @@ function port (name: string, fallback: number): number {
   return value
 }
 
+function milliseconds (name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0 || value > 600_000) throw new Error(`${name} must be a whole number of milliseconds (0-600000), got "${raw}"`)
+  return value
+}
+
 async function main (): Promise<void> {
   const logger = createLogger('modelpin-stack', process.env.LOG_LEVEL ?? 'warn')
   const say = (line: string): void => { process.stderr.write(`[modelpin] ${line}\n`) }
@@ -35,6 +43,7 @@ async function main (): Promise<void> {
     modelKind,
     modelDir: join(dataDir, 'models', modelKind),
     adminToken: process.env.MODELPIN_ADMIN_TOKEN,
+    lambdaUpdateMs: milliseconds('MODELPIN_LAMBDA_UPDATE_MS', STACK_DEFAULTS.lambdaUpdateMs),
     logger,
     say,
   })

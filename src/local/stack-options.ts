@@ -15,6 +15,7 @@ export const STACK_DEFAULTS = {
   functionAlias: 'live',
   model: 'resnet50',
   deployAlias: 'production',
+  lambdaUpdateMs: 1000,
 } as const
 
 /** The stack's environment variables (the README's "Local stack" table). */
@@ -24,6 +25,7 @@ export const STACK_ENVIRONMENT = [
   { name: 'MODELPIN_API_PORT', default: String(STACK_DEFAULTS.apiPort), description: 'port of the admin API' },
   { name: 'MODELPIN_DATA_DIR', default: STACK_DEFAULTS.dataDir, description: 'registry database, admin token, stack.json, radosgw\'s store, the Lambda runtime\'s state and generated models' },
   { name: 'MODELPIN_ADMIN_TOKEN', default: '(generated once, kept in <data dir>/admin-token)', description: 'admin token to use instead' },
+  { name: 'MODELPIN_LAMBDA_UPDATE_MS', default: String(STACK_DEFAULTS.lambdaUpdateMs), description: 'how long the local Lambda runtime keeps a configuration update `InProgress` (AWS takes one to a few seconds)' },
   { name: 'MODELPIN_DEMO_MODEL', default: 'resnet50', description: '`resnet50` (100 MB, the real architecture) or `tiny` (a small ResNet, for a quick look)' },
 ] as const
 
@@ -48,6 +50,8 @@ export interface StackOptions {
   routerSeed?: number | undefined
   /** idle execution environments are reaped after this long */
   idleTimeoutMs?: number | undefined
+  /** how long the runtime keeps an update `InProgress` (default `STACK_DEFAULTS.lambdaUpdateMs`; tests pass less) */
+  lambdaUpdateMs?: number | undefined
   logger: Logger
   /** progress lines for the person who started the stack */
   say: (line: string) => void

@@ -117,6 +117,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       ...(options.routerSeed === undefined ? {} : { seed: options.routerSeed }),
       ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
       statePath: runtimeStatePath,
+      updateDelayMs: options.lambdaUpdateMs ?? STACK_DEFAULTS.lambdaUpdateMs,
       functions: [{
         name: options.functionName,
         bundlePath,

@@ -15,13 +15,22 @@ export function testLogger (): Logger {
   return pino({ name: 'lambda-runtime', level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2))
 }
 
+/**
+ * How long the tests' Lambda runtimes keep an update `InProgress` unless a test says otherwise: a fifth of the stack's
+ * second, so the deployer still waits on every update while the suite stays quick.
+ */
+export const TEST_LAMBDA_UPDATE_MS = 200
+
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-/** Starts a runtime on a free port, closed after the test, and an SDK client pointed at it (no retries). */
+/**
+ * Starts a runtime on a free port, closed after the test, and an SDK client pointed at it (no retries). Updates stay
+ * `InProgress` for `TEST_LAMBDA_UPDATE_MS` unless `updateDelayMs` says otherwise.
+ */
 export async function startTestRuntime (
   t: Teardown, options: Omit<LambdaRuntimeOptions, 'port' | 'host'>
 ): Promise<{ runtime: LambdaRuntime, lambda: LambdaClient }> {
-  const runtime = await startLambdaRuntime({ logger: testLogger(), ...options, host: '127.0.0.1', port: 0 })
+  const runtime = await startLambdaRuntime({ logger: testLogger(), updateDelayMs: TEST_LAMBDA_UPDATE_MS, ...options, host: '127.0.0.1', port: 0 })
   const lambda = lambdaClient(runtime.url)
   t.teardown(async () => {
     lambda.destroy()

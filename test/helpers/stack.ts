@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pino } from 'pino'
+import { TEST_LAMBDA_UPDATE_MS } from './lambda-runtime.js'
 import { removeBucket, testS3Client } from './s3.js'
 import { sideBySideStackOptions, startStack, type Stack, type StackOptions } from '../../src/local/stack.js'
 
@@ -22,7 +23,7 @@ export async function startTestStack (t: Teardown, options: Partial<StackOptions
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     say: () => {},
   })
-  const stack = await startStack({ ...defaults, ...options })
+  const stack = await startStack({ ...defaults, lambdaUpdateMs: TEST_LAMBDA_UPDATE_MS, ...options })
   const buckets = stack.info.buckets
   t.teardown(async () => {
     await stack.close()

@@ -1,5 +1,5 @@
 import type {
-  AliasConfiguration, FunctionConfiguration, GetFunctionResponse, Runtime,
+  AliasConfiguration, FunctionConfiguration, GetFunctionResponse, LastUpdateStatusReasonCode, Runtime,
 } from '@aws-sdk/client-lambda'
 import { ACCOUNT_ID, LATEST, logGroupName, type AliasState, type LocalFunction, type VersionConfiguration } from './function-model.js'
 
@@ -28,13 +28,25 @@ export function describeConfiguration (
     TracingConfig: { Mode: 'PassThrough' },
     RevisionId: configuration.revisionId,
     State: 'Active',
-    LastUpdateStatus: isLatest ? fn.lastUpdateStatus : 'Successful',
+    ...(isLatest && fn.lastUpdateStatus === 'InProgress'
+      // what Lambda reports while a configuration update is applied, as recorded on AWS ("Creating" is missing from
+      // the SDK's enum of reason codes, which is open: the SDK passes any string through)
+      ? { LastUpdateStatus: 'InProgress', LastUpdateStatusReason: 'The function is being created.', LastUpdateStatusReasonCode: 'Creating' as LastUpdateStatusReasonCode }
+      : { LastUpdateStatus: 'Successful' }),
     PackageType: 'Zip',
     Architectures: ['x86_64'],
     EphemeralStorage: { Size: 512 },
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     LoggingConfig: { LogFormat: 'Text', LogGroup: logGroupName(fn.name) },
   }
+}
+
+/** How ListVersionsByFunction lists a version: its configuration without `State` or `LastUpdateStatus`, as Lambda does. */
+export function describeListedVersion (fn: LocalFunction, configuration: VersionConfiguration): FunctionConfiguration {
+  const {
+    State: _state, LastUpdateStatus: _status, LastUpdateStatusReason: _reason, LastUpdateStatusReasonCode: _code, ...listed
+  } = describeConfiguration(fn, configuration, configuration.version)
+  return listed
 }
 
 /** GetFunction's answer for the configuration a read resolved to. */

@@ -7,7 +7,7 @@ import type {
   UpdateFunctionConfigurationRequest,
 } from '@aws-sdk/client-lambda'
 import { invalidParameter, preconditionFailed, resourceConflict, resourceNotFound } from './errors.js'
-import { describeAlias, describeConfiguration, describeFunction } from './descriptions.js'
+import { describeAlias, describeConfiguration, describeFunction, describeListedVersion } from './descriptions.js'
 import {
   ACCOUNT_ID, DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS, LATEST, lambdaTimestamp,
   parseFunctionName, qualifierOf, type AliasState, type InvocationTarget, type LocalFunction, type LocalFunctionConfig,
@@ -119,7 +119,7 @@ export class FunctionCatalog {
    */
   updateConfiguration (functionName: string, body: RequestBody<UpdateFunctionConfigurationRequest>): FunctionConfiguration {
     const fn = this.function(functionName)
-    this.checkRevision(body, fn.latest.revisionId, fn.arn)
+    this.checkRevision(body, fn.latest.revisionId)
     this.refuseWhileUpdating(fn)
     const changes: Partial<VersionConfiguration> = {}
     const environment = readEnvironment(body.Environment)
@@ -156,11 +156,12 @@ export class FunctionCatalog {
 
   /**
    * PublishVersion: freezes `$LATEST` (configuration and code hash) as version N+1, or answers with the newest
-   * version when nothing changed since it was published, as Lambda does.
+   * version when nothing changed since it was published, as Lambda does. Without a Description the version takes
+   * `$LATEST`'s, and publishing gives `$LATEST` a new RevisionId.
    */
   publishVersion (functionName: string, body: RequestBody<PublishVersionRequest>): FunctionConfiguration {
     const fn = this.function(functionName)
-    this.checkRevision(body, fn.latest.revisionId, fn.arn)
+    this.checkRevision(body, fn.latest.revisionId)
     this.refuseWhileUpdating(fn)
     const code = readCode(fn.latest.bundlePath)
     if (code.sha256 !== fn.latest.codeSha256) {
@@ -178,22 +179,24 @@ export class FunctionCatalog {
       ...fn.latest,
       environment: { ...fn.latest.environment },
       version,
-      description: readString(body, 'Description') ?? '',
+      description: readString(body, 'Description') ?? fn.latest.description,
       revisionId: randomUUID(),
       lastModified: lambdaTimestamp(),
       // a version's environments never retire for a change elsewhere
       generation: 0,
     }
     fn.versions.set(version, published)
+    fn.latest = { ...fn.latest, revisionId: randomUUID() }
     this.options.onChanged?.()
     return describeConfiguration(fn, published, version)
   }
 
+  /** ListVersionsByFunction: `$LATEST` then each version, described without their state (Lambda lists none). */
   listVersions (functionName: string, marker?: string, maxItems?: string): ListVersionsByFunctionResponse {
     const fn = this.function(functionName)
     const all = [
-      describeConfiguration(fn, fn.latest, LATEST),
-      ...[...fn.versions.values()].map((v) => describeConfiguration(fn, v, v.version)),
+      describeListedVersion(fn, fn.latest),
+      ...[...fn.versions.values()].map((v) => describeListedVersion(fn, v)),
     ]
     const page = paginate(all, marker, maxItems)
     return { Versions: page.items, ...(page.nextMarker === undefined ? {} : { NextMarker: page.nextMarker }) }
@@ -206,7 +209,7 @@ export class FunctionCatalog {
     const functionVersion = readString(body, 'FunctionVersion')
     if (functionVersion === undefined) throw invalidParameter('FunctionVersion is required')
     this.versionOf(fn, functionVersion)
-    const weights = readWeights(body.RoutingConfig, (v) => fn.versions.has(v)) ?? {}
+    const weights = readWeights(body.RoutingConfig, (v) => this.versionOf(fn, v)) ?? {}
     checkRouting(functionVersion, weights)
     const alias: AliasState = {
       name,
@@ -225,14 +228,18 @@ export class FunctionCatalog {
     return describeAlias(fn, this.aliasOf(fn, aliasName))
   }
 
-  /** UpdateAlias: FunctionVersion, Description and RoutingConfig, each kept when omitted; `RevisionId` honoured. */
+  /**
+   * UpdateAlias: FunctionVersion, Description and RoutingConfig, each kept when omitted; `RevisionId` honoured. An
+   * unknown alias is "Alias not found" here, where GetAlias says "Cannot find alias arn", as Lambda words them.
+   */
   updateAlias (functionName: string, aliasName: string, body: RequestBody<UpdateAliasRequest>): AliasConfiguration {
     const fn = this.function(functionName)
-    const alias = this.aliasOf(fn, aliasName)
-    this.checkRevision(body, alias.revisionId, `${fn.arn}:${alias.name}`)
+    const alias = fn.aliases.get(aliasName)
+    if (alias === undefined) throw resourceNotFound(`Alias not found: ${fn.arn}:${aliasName}`)
+    this.checkRevision(body, alias.revisionId)
     const functionVersion = readString(body, 'FunctionVersion') ?? alias.functionVersion
     this.versionOf(fn, functionVersion)
-    const weights = readWeights(body.RoutingConfig, (v) => fn.versions.has(v)) ?? alias.weights
+    const weights = readWeights(body.RoutingConfig, (v) => this.versionOf(fn, v)) ?? alias.weights
     checkRouting(functionVersion, weights)
     const updated: AliasState = {
       ...alias,
@@ -246,10 +253,9 @@ export class FunctionCatalog {
     return describeAlias(fn, updated)
   }
 
+  /** DeleteAlias: deleting an alias that does not exist succeeds too, as with Lambda. */
   deleteAlias (functionName: string, aliasName: string): void {
-    const fn = this.function(functionName)
-    this.aliasOf(fn, aliasName)
-    fn.aliases.delete(aliasName)
+    this.function(functionName).aliases.delete(aliasName)
     this.options.onChanged?.()
   }
 
@@ -319,11 +325,11 @@ export class FunctionCatalog {
   }
 
   private checkRevision (
-    body: RequestBody<UpdateFunctionConfigurationRequest | PublishVersionRequest | UpdateAliasRequest>, current: string, arn: string
+    body: RequestBody<UpdateFunctionConfigurationRequest | PublishVersionRequest | UpdateAliasRequest>, current: string
   ): void {
     const expected = readString(body, 'RevisionId')
     if (expected !== undefined && expected !== current) {
-      throw preconditionFailed(`The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id for ${arn}`)
+      throw preconditionFailed('The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id')
     }
   }
 

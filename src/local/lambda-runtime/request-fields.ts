@@ -69,28 +69,40 @@ export function readEnvironment (value: unknown): Record<string, string> | undef
 }
 
 /**
- * `RoutingConfig.AdditionalVersionWeights`: at most one published version (`isPublished`), weighted 0 to 1;
- * undefined when the body has no `RoutingConfig`, `{}` when it clears the weights.
+ * `RoutingConfig.AdditionalVersionWeights`: at most one published version, weighted 0 to 1; undefined when the body
+ * has no `RoutingConfig`, `{}` when it clears the weights. Checked in Lambda's order (as recorded on AWS): the map's
+ * shape (400 ValidationException: a weight out of range, a key that is not a version number such as `$LATEST`), then
+ * the number of entries (400), then that the version exists (`requirePublished` throws Lambda's 404).
  */
-export function readWeights (routing: unknown, isPublished: (version: string) => boolean): Record<string, number> | undefined {
+export function readWeights (routing: unknown, requirePublished: (version: string) => unknown): Record<string, number> | undefined {
   if (routing === undefined || routing === null) return undefined
   if (typeof routing !== 'object') throw invalidParameter('RoutingConfig must be an object')
   const raw = (routing as RequestBody<AliasRoutingConfiguration>).AdditionalVersionWeights
   if (raw === undefined || raw === null) return {}
   if (typeof raw !== 'object') throw invalidParameter('AdditionalVersionWeights must be a map of version to weight')
   const entries = Object.entries(raw)
+  const shown = `{${entries.map(([version, weight]) => `${version}=${javaDouble(weight)}`).join(', ')}}`
+  if (entries.some(([, weight]) => typeof weight !== 'number' || !(weight >= 0 && weight <= 1))) {
+    throw validationError(`1 validation error detected: Value '${shown}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]`)
+  }
+  if (entries.some(([version]) => !VERSION_NUMBER.test(version))) {
+    throw validationError(`1 validation error detected: Value '${shown}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]`)
+  }
   if (entries.length > 1) throw invalidParameter('Number of items in AdditionalVersionWeights cannot be greater than 1')
   const weights: Record<string, number> = {}
   for (const [version, weight] of entries) {
-    if (typeof weight !== 'number' || !(weight >= 0 && weight <= 1)) {
-      throw validationError(`1 validation error detected: Value '${String(weight)}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must be between 0.0 and 1.0`)
-    }
-    if (version === LATEST || !isPublished(version)) {
-      throw invalidParameter(`Invalid function version ${version}. Function version ${version} does not exist or is $LATEST.`)
-    }
-    weights[version] = weight
+    requirePublished(version)
+    weights[version] = weight as number
   }
   return weights
+}
+
+const VERSION_NUMBER = /^[0-9]{1,1024}$/
+
+/** A number as Lambda's (Java) messages print it: 2 -> "2.0", 0.5 -> "0.5". */
+function javaDouble (value: unknown): string {
+  if (typeof value !== 'number') return String(value)
+  return Number.isInteger(value) ? value.toFixed(1) : String(value)
 }
 
 /** Lambda's rules for an alias's routing: the additional version is not the primary one, and `$LATEST` is never weighted. */

@@ -15,6 +15,9 @@ import { createRequestListener, s3EventsPath } from './http-api.js'
 import { randomRouter, seededRouter } from './routing.js'
 import { loadRuntimeState, restoreFunction, saveRuntimeState } from './state-file.js'
 
+/** How long an update stays `InProgress` unless told otherwise: a second, the short end of what AWS takes. */
+export const DEFAULT_UPDATE_DELAY_MS = 1000
+
 export interface LambdaRuntimeOptions {
   /** default 127.0.0.1 */
   host?: string
@@ -30,7 +33,7 @@ export interface LambdaRuntimeOptions {
   idleTimeoutMs?: number
   /** limit of an environment's init phase, the bundle import (default 10 s, Lambda's limit) */
   initTimeoutMs?: number
-  /** how long `LastUpdateStatus` stays `InProgress` after an update (default 200 ms) */
+  /** how long `LastUpdateStatus` stays `InProgress` after an update (default 1 s; AWS takes one to a few seconds) */
   updateDelayMs?: number
   /** delays before the two retries of a failed `Event` invocation (default 1 s and 2 s; Lambda waits minutes) */
   asyncRetryDelaysMs?: readonly [number, number]
@@ -109,7 +112,7 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
     this.controlPlane = statePath === undefined ? 'memory' : saved === undefined ? 'new' : 'restored'
     this.catalog = new FunctionCatalog(options.functions, {
       region: this.region,
-      updateDelayMs: options.updateDelayMs ?? 200,
+      updateDelayMs: options.updateDelayMs ?? DEFAULT_UPDATE_DELAY_MS,
       router: options.seed === undefined ? randomRouter() : seededRouter(options.seed),
       onLatestChanged: (name) => this.pool.retireLatest(name, this.catalog.function(name).latest.generation),
       restore: saved && ((declared) => {
