@@ -23,13 +23,24 @@ export function requireDeployer (ctx: RegistryContext, model: Model): Deployer {
   return ctx.deployer
 }
 
-/** The published Lambda version of `release`: the recorded one when it still carries the pin, else a new one. */
+/**
+ * `ctx` for one call whose publishes republish (true) or reuse as it is (false) a recorded version that lacks
+ * MODEL_RELEASE: moves that bring a release forward republish it, moves that return to one route to it unchanged.
+ */
+export function republishingWithoutRelease (ctx: RegistryContext, republish: boolean): RegistryContext {
+  return { ...ctx, republishWithoutRelease: republish }
+}
+
+/**
+ * The published Lambda version of `release`: the recorded one when it still carries the pin (and, when
+ * `ctx.republishWithoutRelease`, the release's MODEL_RELEASE), else a new one.
+ */
 export async function publishRelease (ctx: RegistryContext, model: Model, target: DeployTarget, release: Release): Promise<string> {
   const known = await ctx.db.selectFrom('deployments').select('function_version')
     .where('model', '=', model.name).where('release', '=', release.number).where('function_name', '=', target.functionName)
     .executeTakeFirst()
   const build = { model: model.name, release: release.number, pin: pinOf(model, release) }
-  const published = await requireDeployer(ctx, model).publish(target, build, known?.function_version)
+  const published = await requireDeployer(ctx, model).publish(target, build, known?.function_version, { requireRelease: ctx.republishWithoutRelease === true })
   // a new version under a number read before means the function was created again: that earlier pin is not this one
   if (published.published) ctx.live.forgetVersion(target.functionName, published.functionVersion)
   if (published.functionVersion !== known?.function_version) {
