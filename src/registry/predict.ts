@@ -13,9 +13,11 @@ import { checkName, checkObject, checkTopK } from './validation.js'
 
 /**
  * Classifies `image` with one release: the explicit `release`, else the release of `alias` (default the deploy
- * alias). The release's own published Lambda version answers (published first when it has none, or when its
- * recorded one predates MODEL_RELEASE), with no pin in the event: so nothing moves, predicting the release the
- * deploy alias serves shares production's environments, and any other release never loads into them.
+ * alias). The release's own published Lambda version answers, with no pin in the event (published first when it
+ * has none, or when its recorded one predates MODEL_RELEASE and the deploy alias does not serve it): so nothing
+ * moves, predicting the release the deploy alias serves shares production's environments, and any other release
+ * never loads into them. Evaluations, when they come, invoke a release the same way (publishRelease with
+ * `republishingWithoutRelease(ctx, true)`, then the version with no pin).
  */
 export async function predict (
   ctx: RegistryContext, model: string, input: { image: unknown, release?: number | undefined, alias?: string | undefined, topK?: number | undefined }
