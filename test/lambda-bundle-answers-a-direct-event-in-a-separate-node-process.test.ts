@@ -53,8 +53,14 @@ t.test('the bundle, in its own process, classifies a direct event with the confi
   const [first, second, third] = results
   t.equal(first.predictions[0].label, expectedLabel(2, 1, 'blue'))
   t.same(first.model, {
-    bucket, weightsKey: model.weightsKey, weightsVersionId: model.weights[1], labelsKey: model.labelsKey, labelsVersionId: model.labels[0],
-    release: 2, weightsSha256: model.sha256.weights[1], labelsSha256: model.sha256.labels[0],
+    bucket,
+    weightsKey: model.weightsKey,
+    weightsVersionId: model.weights[1],
+    labelsKey: model.labelsKey,
+    labelsVersionId: model.labels[0],
+    release: 2,
+    weightsSha256: model.sha256.weights[1],
+    labelsSha256: model.sha256.labels[0],
   })
   t.equal(first.environment.coldStart, true)
   t.equal(second.predictions[0].label, expectedLabel(1, 2, 'blue'))

@@ -20,9 +20,14 @@ t.test('without a pin in the event, the configuration\'s versions answer', async
   t.equal(out.predictions[0]!.label, expectedLabel(1, 1, 'red'))
   t.equal(out.predictions.length, 5, 'topK defaults to 5')
   t.same(out.model, {
-    bucket: model.bucket, weightsKey: model.weightsKey, weightsVersionId: model.weights[0], labelsKey: model.labelsKey, labelsVersionId: model.labels[0],
+    bucket: model.bucket,
+    weightsKey: model.weightsKey,
+    weightsVersionId: model.weights[0],
+    labelsKey: model.labelsKey,
+    labelsVersionId: model.labels[0],
     release: null, // this configuration names no MODEL_RELEASE
-    weightsSha256: model.sha256.weights[0], labelsSha256: model.sha256.labels[0],
+    weightsSha256: model.sha256.weights[0],
+    labelsSha256: model.sha256.labels[0],
   })
   t.ok(out.predictions[0]!.score > 0.9)
   t.ok(out.predictions.every((p, i) => i === 0 || p.score <= out.predictions[i - 1]!.score), 'best first')

@@ -62,8 +62,14 @@ t.test('three records with one bad: two results and one error object, each at it
   t.equal(apple.predictions[0].label, expectedLabel(1, 1, 'red'))
   t.same(apple.input, { bucket: inputs, key: 'photos/red apple.jpg', versionId: red })
   t.same(apple.model, {
-    bucket: model.bucket, weightsKey: model.weightsKey, weightsVersionId: model.weights[0], labelsKey: model.labelsKey, labelsVersionId: model.labels[0],
-    release: 3, weightsSha256: model.sha256.weights[0], labelsSha256: model.sha256.labels[0],
+    bucket: model.bucket,
+    weightsKey: model.weightsKey,
+    weightsVersionId: model.weights[0],
+    labelsKey: model.labelsKey,
+    labelsVersionId: model.labels[0],
+    release: 3,
+    weightsSha256: model.sha256.weights[0],
+    labelsSha256: model.sha256.labels[0],
   }, 'the output object names the configuration\'s release (MODEL_RELEASE) and the digests')
   t.match(apple, { cache: { loads: 1 }, environment: { id: String }, timings: { totalMs: Number } })
   t.equal((await readJson(outputs, 'results/photos/sky.jpg.json')).predictions[0].label, expectedLabel(1, 1, 'blue'))
