@@ -48,7 +48,7 @@ async function publishWithoutRelease (lambda: LambdaClient, stack: Stack, releas
   return version
 }
 
-t.test('a version without MODEL_RELEASE: a rollback routes to it as it is, predict and promote publish the release again', async (t) => {
+t.test('a version without MODEL_RELEASE: a rollback routes to it as it is, predict, promote and canary publish the release again', async (t) => {
   const { stack, api, lambda, releases: [release1, release2] } = await startEndToEnd(t)
   const model = `/v1/models/${stack.info.model.name}`
   const production = `${model}/aliases/${stack.info.model.deployAlias}`
@@ -102,4 +102,17 @@ t.test('a version without MODEL_RELEASE: a rollback routes to it as it is, predi
   const after = await api.get(production)
   t.equal(after.body.live.release, 1)
   t.equal(after.body.drift, false)
+
+  // a canary of a release whose recorded version lacks MODEL_RELEASE publishes it again; production's version stays
+  const oldCanary = await publishWithoutRelease(lambda, stack, release2)
+  const beforeCanary = await publishedVersions(lambda, stack)
+  const canary = await api.post(`${production}/canary`, { release: 2, weight: 0.1, reason: 'try release 2 again' })
+  t.equal(canary.status, 200, JSON.stringify(canary.body))
+  const split = await lambdaAlias(lambda, stack)
+  t.equal(split.functionVersion, routed, 'production keeps its version')
+  const canaryVersion = Object.keys(split.weights)[0]!
+  t.not(canaryVersion, oldCanary, 'the canary does not route to the old version')
+  t.same(await publishedVersions(lambda, stack), [...beforeCanary, canaryVersion], 'it published release 2 again')
+  const canaryAnswer = await invokeWithTestImage(lambda, stack, canaryVersion)
+  t.equal(canaryAnswer.body.model.release, 2)
 })
