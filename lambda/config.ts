@@ -2,7 +2,7 @@ import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../src/inference
 import { DEFAULT_PARALLEL_READ } from '../src/inference/s3-objects.js'
 import { PREFAULT_GLIBC_TUNABLES, allocatorRetainsMemory } from '../src/inference/memory-prefault.js'
 import { IMAGENET_PREPROCESS } from '../src/inference/preprocess.js'
-import { PIN_ENVIRONMENT, type ModelPin } from '../src/contract/pin.js'
+import { PIN_ENVIRONMENT, RELEASE_ENVIRONMENT, releaseFromEnvironment, type ModelPin } from '../src/contract/pin.js'
 import { isSha256, SHA256_RULE } from '../src/contract/rules.js'
 
 /** The function's environment is wrong; the message names the variable. Thrown at module scope (Lambda's init). */
@@ -29,6 +29,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: PIN_ENVIRONMENT.labelsVersionId, default: null, description: 'S3 VersionId of the labels to serve; set together with MODEL_WEIGHTS_VERSION_ID.' },
   { name: PIN_ENVIRONMENT.weightsSha256, default: '', description: 'sha256 of the weights version (lowercase hex); when set, loaded bytes must match.' },
   { name: PIN_ENVIRONMENT.labelsSha256, default: '', description: 'sha256 of the labels version (lowercase hex); when set, loaded bytes must match.' },
+  { name: RELEASE_ENVIRONMENT, default: '', description: 'The registry release this version serves (written by the registry beside the pin); answers served with the configuration\'s pin carry it as model.release.' },
   { name: 'MODEL_ALLOW_LATEST', default: '0', description: 'Development only: 1 serves the latest versions when no VersionIds are pinned (resolved on every request).' },
   { name: 'OUTPUT_BUCKET', default: null, description: 'Bucket that receives one JSON result (or error) per S3 record.' },
   { name: 'OUTPUT_PREFIX', default: '', description: 'Prefix of the result keys: <OUTPUT_PREFIX><input key>.json or .error.json.' },
@@ -57,6 +58,8 @@ export interface HandlerConfig {
   labelsKey: string
   /** The configuration's pin, or undefined when no version IDs are set. */
   pin: ModelPin | undefined
+  /** The registry release the configuration's pin belongs to (MODEL_RELEASE), when set. */
+  release: number | undefined
   allowLatest: boolean
   outputBucket: string
   outputPrefix: string
@@ -122,6 +125,10 @@ export function readConfig (env: Env): HandlerConfig {
       throw new ConfigurationError(`${name} must be ${SHA256_RULE}, got "${digest}"`)
     }
   }
+  const release = value(RELEASE_ENVIRONMENT)
+  if (release !== undefined && releaseFromEnvironment({ [RELEASE_ENVIRONMENT]: release }) === undefined) {
+    throw new ConfigurationError(`${RELEASE_ENVIRONMENT} must be a release number (an integer >= 1), got "${release}"`)
+  }
   const allowLatest = value('MODEL_ALLOW_LATEST') ?? '0'
   if (allowLatest !== '0' && allowLatest !== '1') throw new ConfigurationError(`MODEL_ALLOW_LATEST must be 0 or 1, got "${allowLatest}"`)
   const level = value('MODEL_GRAPH_OPTIMIZATION') ?? DEFAULT_SESSION_SETTINGS.graphOptimizationLevel
@@ -151,6 +158,7 @@ export function readConfig (env: Env): HandlerConfig {
           labelsVersionId,
           labelsSha256: value(PIN_ENVIRONMENT.labelsSha256),
         },
+    release: release === undefined ? undefined : Number(release),
     allowLatest: allowLatest === '1',
     outputBucket: required('OUTPUT_BUCKET'),
     outputPrefix: value('OUTPUT_PREFIX') ?? '',

@@ -66,17 +66,20 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     onEvict: (model) => deps.logger.info({ ...pinFields(model.pin), bytes: model.bytes }, 'model evicted'),
   })
 
-  /** The event's pin, else the configuration's, else (development only) the latest versions. */
-  async function resolvePin (requestPin: RequestPin | undefined, source: string): Promise<ModelPin> {
+  /**
+   * The event's pin, else the configuration's, else (development only) the latest versions; with the release it
+   * belongs to (MODEL_RELEASE, only for the configuration's pin: null otherwise).
+   */
+  async function resolvePin (requestPin: RequestPin | undefined, source: string): Promise<{ pin: ModelPin, release: number | null }> {
     const location = { bucket: config.bucket, weightsKey: config.weightsKey, labelsKey: config.labelsKey }
-    if (requestPin !== undefined) return validatePin({ ...location, ...requestPin }, source)
-    if (config.pin !== undefined) return config.pin
+    if (requestPin !== undefined) return { pin: validatePin({ ...location, ...requestPin }, source), release: null }
+    if (config.pin !== undefined) return { pin: config.pin, release: config.release ?? null }
     if (config.allowLatest) {
       const [weightsVersionId, labelsVersionId] = await Promise.all([
         latestVersionId(s3, { bucket: config.bucket, key: config.weightsKey }),
         latestVersionId(s3, { bucket: config.bucket, key: config.labelsKey }),
       ])
-      return { ...location, weightsVersionId, labelsVersionId }
+      return { pin: { ...location, weightsVersionId, labelsVersionId }, release: null }
     }
     throw new ModelNotPinnedError('this function serves only pinned S3 versions: MODEL_WEIGHTS_VERSION_ID and ' +
       'MODEL_LABELS_VERSION_ID are not set and the request names no versions (MODEL_ALLOW_LATEST=1 serves the ' +
@@ -94,7 +97,7 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
    * `imageMs` and `modelMs` of it.
    */
   async function classify (
-    lease: ModelLease, pin: ModelPin, image: Buffer, k: number,
+    lease: ModelLease, { pin, release }: { pin: ModelPin, release: number | null }, image: Buffer, k: number,
     times: { started: number, imageMs: number, modelMs: number }, environment: EnvironmentInfo
   ): Promise<InvokeAnswer> {
     const { classifier, labels } = lease.model
@@ -113,7 +116,7 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     const inferred = performance.now()
     return {
       predictions,
-      model: answerModelOf(pin),
+      model: answerModelOf(pin, release),
       timings: {
         totalMs: round(inferred - times.started),
         imageMs: round(times.imageMs),
@@ -128,7 +131,8 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
 
   async function direct (image: ImageSource, requestPin: RequestPin | undefined, k: number, log: Logger, environment: EnvironmentInfo): Promise<InvokeAnswer> {
     const started = performance.now()
-    const pin = await resolvePin(requestPin, 'the event\'s model')
+    const resolved = await resolvePin(requestPin, 'the event\'s model')
+    const pin = resolved.pin
     const plog = log.child(pinFields(pin))
     // The image read and the model (a cache hit, or a load on a cold start) do not depend on each other.
     const [leased, read] = await Promise.allSettled([
@@ -139,7 +143,7 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     const lease = leased.value.value
     try {
       if (read.status === 'rejected') throw read.reason
-      const body = await classify(lease, pin, read.value.value.bytes, k, { started, imageMs: read.value.ms, modelMs: leased.value.ms }, environment)
+      const body = await classify(lease, resolved, read.value.value.bytes, k, { started, imageMs: read.value.ms, modelMs: leased.value.ms }, environment)
       plog.info({ top: body.predictions[0], cacheHit: lease.hit, timings: body.timings }, 'classified')
       return body
     } finally {
@@ -163,11 +167,12 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
       const object = await readObject(s3, { bucket: rec.bucket, key: rec.key, versionId: rec.versionId }, MAX_IMAGE_BYTES)
       input.versionId = object.versionId ?? input.versionId
       const imageMs = performance.now() - started
-      const pin = await resolvePin(metadataPin(object.metadata, describeObject(rec)), `the metadata of ${describeObject(rec)}`)
+      const resolved = await resolvePin(metadataPin(object.metadata, describeObject(rec)), `the metadata of ${describeObject(rec)}`)
+      const pin = resolved.pin
       const plog = rlog.child(pinFields(pin))
       const { value: lease, ms: modelMs } = await timed(cache.acquire(pin, plog))
       try {
-        const answer = await classify(lease, pin, object.bytes, DEFAULT_TOP_K, { started, imageMs, modelMs }, environment)
+        const answer = await classify(lease, resolved, object.bytes, DEFAULT_TOP_K, { started, imageMs, modelMs }, environment)
         const body: S3RecordOutput = { ...answer, input }
         await putJson(`${outputKey}.json`, body)
         plog.info({ top: body.predictions[0], output: `${outputKey}.json` }, 'classified record')
@@ -191,12 +196,12 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
   }
 
   async function warmup (log: Logger, environment: EnvironmentInfo): Promise<WarmupAnswer> {
-    const pin = await resolvePin(undefined, 'the configuration')
+    const { pin, release } = await resolvePin(undefined, 'the configuration')
     const plog = log.child(pinFields(pin))
     const lease = await cache.acquire(pin, plog)
     lease.release()
     plog.info({ cacheHit: lease.hit }, 'warm')
-    return { warm: true, model: answerModelOf(pin), cache: cache.stats(), environment }
+    return { warm: true, model: answerModelOf(pin, release), cache: cache.stats(), environment }
   }
 
   return async (event, context) => {

@@ -54,7 +54,14 @@ t.test('the answers the function gives to each event kind, and the objects it wr
     ['without timings', broken(answer, ['timings'])],
     ['with a cold start as text', broken(answer, ['environment', 'coldStart'], 'yes')],
     ['with fractional cache hits', broken(answer, ['cache', 'hits'], 0.5)],
+    ['with a release as text', broken(answer, ['model', 'release'], '2')],
+    ['with release 0', broken(answer, ['model', 'release'], 0)],
+    ['with a malformed weights sha256', broken(answer, ['model', 'weightsSha256'], 'abc')],
   ])
+  t.ok(Value.Check(InvokeAnswerSchema, broken(answer, ['model', 'release'], 2)), 'a release number is accepted')
+  // a version published before answers named their release answers without release and digests: still valid
+  const old = broken(broken(broken(answer, ['model', 'release']), ['model', 'weightsSha256']), ['model', 'labelsSha256'])
+  t.ok(Value.Check(InvokeAnswerSchema, old), 'an answer of a version published before provenance is accepted')
   t.notOk(Value.Check(WarmupAnswerSchema, answer), 'a prediction is not a warm-up answer')
 
   const warm = await handler({ warmup: true }, context)

@@ -44,7 +44,7 @@ t.test('the bundle, in its own process, classifies a direct event with the confi
   const outputs = await createTestBucket(t, s3, { versioned: false })
   const model = await uploadTinyModel(s3, bucket)
   const image = { base64: (await colourPhoto('blue')).toString('base64') }
-  const { results, stdout } = await invoke({ ...pinToEnvironment(pinOf(model, 2, 1)), OUTPUT_BUCKET: outputs }, [
+  const { results, stdout } = await invoke({ ...pinToEnvironment(pinOf(model, 2, 1)), MODEL_RELEASE: '2', OUTPUT_BUCKET: outputs }, [
     { image },
     { image, model: { weightsVersionId: model.weights[0], labelsVersionId: model.labels[1] } },
     { nonsense: true },
@@ -52,11 +52,21 @@ t.test('the bundle, in its own process, classifies a direct event with the confi
   t.equal(results.length, 3)
   const [first, second, third] = results
   t.equal(first.predictions[0].label, expectedLabel(2, 1, 'blue'))
-  t.same(first.model, { bucket, weightsKey: model.weightsKey, weightsVersionId: model.weights[1], labelsKey: model.labelsKey, labelsVersionId: model.labels[0] })
+  t.same(first.model, {
+    bucket,
+    weightsKey: model.weightsKey,
+    weightsVersionId: model.weights[1],
+    labelsKey: model.labelsKey,
+    labelsVersionId: model.labels[0],
+    release: 2,
+    weightsSha256: model.sha256.weights[1],
+    labelsSha256: model.sha256.labels[0],
+  })
   t.equal(first.environment.coldStart, true)
   t.equal(second.predictions[0].label, expectedLabel(1, 2, 'blue'))
   t.equal(second.environment.coldStart, false)
   t.equal(second.environment.id, first.environment.id)
+  t.equal(second.model.release, null, 'a pin from the event names no release')
   t.same(third, { errorType: 'UnknownEventError', errorMessage: third.errorMessage })
   const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
   t.ok(logs.some((l) => l.msg === 'inference function initialised' && l.name === 'modelpin-inference'), 'pino JSON lines from module scope')

@@ -20,7 +20,14 @@ t.test('without a pin in the event, the configuration\'s versions answer', async
   t.equal(out.predictions[0]!.label, expectedLabel(1, 1, 'red'))
   t.equal(out.predictions.length, 5, 'topK defaults to 5')
   t.same(out.model, {
-    bucket: model.bucket, weightsKey: model.weightsKey, weightsVersionId: model.weights[0], labelsKey: model.labelsKey, labelsVersionId: model.labels[0],
+    bucket: model.bucket,
+    weightsKey: model.weightsKey,
+    weightsVersionId: model.weights[0],
+    labelsKey: model.labelsKey,
+    labelsVersionId: model.labels[0],
+    release: null, // this configuration names no MODEL_RELEASE
+    weightsSha256: model.sha256.weights[0],
+    labelsSha256: model.sha256.labels[0],
   })
   t.ok(out.predictions[0]!.score > 0.9)
   t.ok(out.predictions.every((p, i) => i === 0 || p.score <= out.predictions[i - 1]!.score), 'best first')
@@ -69,6 +76,7 @@ t.test('an input object\'s metadata pins its own model; other records use the co
   const a = await read('pinned/leaf.jpg.json')
   t.equal(a.predictions[0].label, expectedLabel(2, 2, 'green'))
   t.same([a.model.weightsVersionId, a.model.labelsVersionId], [model.weights[1], model.labels[1]])
+  t.equal(a.model.release, null, 'a pin from the input\'s metadata names no release')
   t.same(a.input, { bucket: inputs, key: 'pinned/leaf.jpg', versionId: pinned.VersionId })
   const b = await read('plain/leaf.jpg.json')
   t.equal(b.predictions[0].label, expectedLabel(1, 1, 'green'))

@@ -33,6 +33,8 @@ t.test('each wrong or missing variable is named in the error', async (t) => {
     [{ ...minimal, MODEL_LABELS_VERSION_ID: 'l1' }, /MODEL_LABELS_VERSION_ID is set but MODEL_WEIGHTS_VERSION_ID is not/],
     [{ ...minimal, MODEL_LABELS_SHA256: 'ABC' }, /^MODEL_LABELS_SHA256 must be 64 lowercase hex digits/],
     [{ ...minimal, MODEL_ALLOW_LATEST: 'yes' }, /^MODEL_ALLOW_LATEST must be 0 or 1/],
+    [{ ...minimal, MODEL_RELEASE: 'two' }, /^MODEL_RELEASE must be a release number/],
+    [{ ...minimal, MODEL_RELEASE: '0' }, /^MODEL_RELEASE must be a release number/],
     [{ ...minimal, MODEL_CACHE_MAX_BYTES: '1GB' }, /^MODEL_CACHE_MAX_BYTES must be an integer/],
     [{ ...minimal, MODEL_GRAPH_OPTIMIZATION: 'max' }, /^MODEL_GRAPH_OPTIMIZATION must be one of disabled, basic, extended, layout, all/],
     [{ ...minimal, MODEL_DOWNLOAD_CONCURRENCY: '0' }, /^MODEL_DOWNLOAD_CONCURRENCY must be an integer >= 1/],

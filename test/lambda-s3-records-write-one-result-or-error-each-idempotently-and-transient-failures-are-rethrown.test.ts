@@ -35,7 +35,7 @@ async function setup (t: Parameters<typeof createTestBucket>[0]) {
   const outputs = await createTestBucket(t, s3)
   const model = await uploadTinyModel(s3, bucket)
   const { logger, lines } = capturingLogger()
-  const config = handlerConfig(model, outputs, [1, 1], { OUTPUT_PREFIX: 'results/' })
+  const config = handlerConfig(model, outputs, [1, 1], { OUTPUT_PREFIX: 'results/', MODEL_RELEASE: '3' })
   return { model, inputs, outputs, config, lines, handler: createHandler(config, { s3, logger }) }
 }
 
@@ -61,7 +61,16 @@ t.test('three records with one bad: two results and one error object, each at it
   const apple = await readJson(outputs, 'results/photos/red apple.jpg.json')
   t.equal(apple.predictions[0].label, expectedLabel(1, 1, 'red'))
   t.same(apple.input, { bucket: inputs, key: 'photos/red apple.jpg', versionId: red })
-  t.same(apple.model, { bucket: model.bucket, weightsKey: model.weightsKey, weightsVersionId: model.weights[0], labelsKey: model.labelsKey, labelsVersionId: model.labels[0] })
+  t.same(apple.model, {
+    bucket: model.bucket,
+    weightsKey: model.weightsKey,
+    weightsVersionId: model.weights[0],
+    labelsKey: model.labelsKey,
+    labelsVersionId: model.labels[0],
+    release: 3,
+    weightsSha256: model.sha256.weights[0],
+    labelsSha256: model.sha256.labels[0],
+  }, 'the output object names the configuration\'s release (MODEL_RELEASE) and the digests')
   t.match(apple, { cache: { loads: 1 }, environment: { id: String }, timings: { totalMs: Number } })
   t.equal((await readJson(outputs, 'results/photos/sky.jpg.json')).predictions[0].label, expectedLabel(1, 1, 'blue'))
   const error = await readJson(outputs, 'results/photos/notes.jpg.error.json')

@@ -5,7 +5,7 @@ import { deployedRelease, startEndToEnd } from './helpers/e2e.js'
 import { waitForOutput } from './helpers/local-runtime-e2e.js'
 import { expectedTopLabel } from './helpers/models.js'
 
-const { stack, s3 } = await startEndToEnd(t)
+const { stack, s3, releases } = await startEndToEnd(t)
 const { input, output } = stack.info.buckets
 
 t.test('an image put into the input bucket produces its prediction object in the output bucket, with production\'s pins', async (t) => {
@@ -22,6 +22,9 @@ t.test('an image put into the input bucket produces its prediction object in the
   t.equal(result.predictions[0].label, expectedTopLabel(1, 1, 'green'))
   t.equal(result.model.weightsVersionId, release.weightsVersionId)
   t.equal(result.model.labelsVersionId, release.labelsVersionId)
+  const seeded = releases.find((r) => r.number === release.number)!
+  t.match(result.model, { release: release.number, weightsSha256: seeded.weightsSha256, labelsSha256: seeded.labelsSha256 },
+    'the output object names the release and its digests')
   t.ok(invocations.some((i) => i.invocationType === 'Event'), 'the runtime invoked the function asynchronously, as S3 does')
 })
 

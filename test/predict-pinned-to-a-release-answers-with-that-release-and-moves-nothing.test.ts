@@ -21,7 +21,14 @@ t.test('predict with release 1 answers with release 1 while production stays on 
   t.equal(fromS3.status, 200, JSON.stringify(fromS3.body))
   t.equal(fromS3.body.predictions.length, 3)
   t.equal(fromS3.body.predictions[0].label, releaseLabel(1), 'release 1\'s label')
-  t.match(fromS3.body.model, { weightsVersionId: release1.weightsVersionId, labelsVersionId: release1.labelsVersionId })
+  t.match(fromS3.body.model, {
+    weightsVersionId: release1.weightsVersionId,
+    labelsVersionId: release1.labelsVersionId,
+    release: 1,
+    weightsSha256: release1.weightsSha256,
+    labelsSha256: release1.labelsSha256,
+  })
+  // release 1's own version answered: it still had its version from the stack's start, so nothing was published
 
   // an inline image
   const inline = await api.post(`${model}/predict`, { release: 1, image: { base64: await testImageBase64() } })

@@ -76,24 +76,36 @@ export const PredictionSchema = Type.Object({
   score: Type.Number({ description: 'softmax probability' }),
 })
 
-/** Which objects answered: the pin's locations and version IDs. */
+/**
+ * Which objects answered: the pin's locations and version IDs, the release (MODEL_RELEASE) when the pin is the
+ * configuration's, and the digests when the pin has them. `release` and the digests are optional in the schema: a
+ * version published before they existed answers without them.
+ */
 export const AnswerModelSchema = Type.Object({
   bucket: Type.String(),
   weightsKey: Type.String(),
   weightsVersionId: Type.String(),
   labelsKey: Type.String(),
   labelsVersionId: Type.String(),
+  release: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+    description: 'the registry release whose configuration pinned this model; null when the pin came from the event or the input\'s metadata',
+  })),
+  weightsSha256: Type.Optional(Sha256Schema),
+  labelsSha256: Type.Optional(Sha256Schema),
 })
 export type AnswerModel = Static<typeof AnswerModelSchema>
 
-/** The `model` of an answer served with `pin`. */
-export function answerModelOf (pin: ModelPin): AnswerModel {
+/** The `model` of an answer served with `pin`, which belongs to `release` (null: not the configuration's pin). */
+export function answerModelOf (pin: ModelPin, release: number | null): AnswerModel {
   return {
     bucket: pin.bucket,
     weightsKey: pin.weightsKey,
     weightsVersionId: pin.weightsVersionId,
     labelsKey: pin.labelsKey,
     labelsVersionId: pin.labelsVersionId,
+    release,
+    ...(pin.weightsSha256 === undefined ? {} : { weightsSha256: pin.weightsSha256 }),
+    ...(pin.labelsSha256 === undefined ? {} : { labelsSha256: pin.labelsSha256 }),
   }
 }
 

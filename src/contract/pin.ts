@@ -24,6 +24,20 @@ export const PIN_ENVIRONMENT = {
   labelsSha256: 'MODEL_LABELS_SHA256',
 } as const satisfies Record<keyof ModelPin, string>
 
+/**
+ * The Lambda environment variable naming the release a published version serves (provenance: answers carry it as
+ * `model.release`). Written beside the pin; a version published before it existed lacks it.
+ */
+export const RELEASE_ENVIRONMENT = 'MODEL_RELEASE'
+
+/** The release number in `env`'s MODEL_RELEASE; undefined when unset or not a positive integer. */
+export function releaseFromEnvironment (env: Record<string, string | undefined>): number | undefined {
+  const raw = env[RELEASE_ENVIRONMENT]?.trim()
+  if (raw === undefined || !/^[1-9][0-9]*$/.test(raw)) return undefined
+  const release = Number(raw)
+  return Number.isSafeInteger(release) ? release : undefined
+}
+
 /** The environment variables that pin `pin`; absent digests are written as empty strings so an update clears them. */
 export function pinToEnvironment (pin: ModelPin): Record<string, string> {
   const env: Record<string, string> = {}

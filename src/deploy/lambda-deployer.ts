@@ -4,10 +4,12 @@ import {
   UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2, type AliasConfiguration, type FunctionConfiguration,
 } from '@aws-sdk/client-lambda'
 import type { Logger } from 'pino'
-import { pinFromEnvironment, pinToEnvironment, samePin, type ModelPin } from '../contract/pin.js'
+import {
+  pinFromEnvironment, pinToEnvironment, RELEASE_ENVIRONMENT, releaseFromEnvironment, samePin, type ModelPin,
+} from '../contract/pin.js'
 import {
   DeployStepError, type AliasRouting, type CanaryRoute, type Deployer, type DeployTarget, type InvokeResult,
-  type ReleaseBuild,
+  type PublishOptions, type ReleaseBuild,
 } from '../registry/deployer.js'
 import { DEFAULT_WRITE_RETRY, retryRefusedWrite, type WriteRetryPolicy } from './lambda-write-retry.js'
 
@@ -48,15 +50,22 @@ export class LambdaDeployer implements Deployer {
     this.#writeRetry = options.writeRetry ?? DEFAULT_WRITE_RETRY
   }
 
-  async publish (target: DeployTarget, build: ReleaseBuild, knownVersion?: string): Promise<{ functionVersion: string, published: boolean }> {
+  async publish (
+    target: DeployTarget, build: ReleaseBuild, knownVersion?: string, options?: PublishOptions
+  ): Promise<{ functionVersion: string, published: boolean }> {
     const log = this.#logger?.child({ function: target.functionName, model: build.model, release: build.release })
     if (knownVersion !== undefined) {
-      const existing = await this.#versionPin(target.functionName, knownVersion)
-      if (existing !== undefined && samePin(existing, build.pin)) {
-        log?.info({ functionVersion: knownVersion }, 'reusing the published version of this release')
-        return { functionVersion: knownVersion, published: false }
+      const existing = await this.#versionEnvironment(target.functionName, knownVersion)
+      const pin = existing === undefined ? undefined : pinFromEnvironment(existing)
+      if (pin !== undefined && samePin(pin, build.pin)) {
+        if (options?.requireRelease !== true || releaseFromEnvironment(existing!) === build.release) {
+          log?.info({ functionVersion: knownVersion }, 'reusing the published version of this release')
+          return { functionVersion: knownVersion, published: false }
+        }
+        log?.info({ functionVersion: knownVersion }, `the version published for this release lacks ${RELEASE_ENVIRONMENT}; publishing again`)
+      } else {
+        log?.warn({ functionVersion: knownVersion }, 'the version published for this release is gone or changed; publishing again')
       }
-      log?.warn({ functionVersion: knownVersion }, 'the version published for this release is gone or changed; publishing again')
     }
 
     for (let round = 1; ; round++) {
@@ -85,7 +94,7 @@ export class LambdaDeployer implements Deployer {
         this.#write(() => this.#lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }))))
     }
     // Every variable that is not part of the pin stays as it is (output bucket, cache limits, endpoints...).
-    const variables = { ...current.Environment?.Variables, ...pinToEnvironment(build.pin) }
+    const variables = { ...current.Environment?.Variables, ...pinToEnvironment(build.pin), [RELEASE_ENVIRONMENT]: String(build.release) }
     await fencedStep('update-function-configuration', () => this.#write(() =>
       this.#lambda.send(new UpdateFunctionConfigurationCommand({
         FunctionName: fn,
@@ -94,7 +103,8 @@ export class LambdaDeployer implements Deployer {
       })), { functionName: fn }))
     const settled = await step('wait-function-updated', () => this.#waitUntilUpdated(fn))
     const settledPin = settled?.Environment?.Variables === undefined ? undefined : pinFromEnvironment(settled.Environment.Variables)
-    if (settled?.Environment?.Variables !== undefined && (settledPin === undefined || !samePin(settledPin, build.pin))) {
+    if (settled?.Environment?.Variables !== undefined && (settledPin === undefined || !samePin(settledPin, build.pin) ||
+      releaseFromEnvironment(settled.Environment.Variables) !== build.release)) {
       throw new ConcurrentChangeError('wait-function-updated', `${fn} was changed by another writer after our update`)
     }
     const published = await fencedStep('publish-version', () => this.#write(() =>
@@ -107,7 +117,8 @@ export class LambdaDeployer implements Deployer {
       throw new DeployStepError('publish-version', `Lambda published no numbered version of ${fn}`)
     }
     const pin = pinFromEnvironment(published.Environment?.Variables ?? {})
-    if (pin === undefined || !samePin(pin, build.pin)) {
+    if (pin === undefined || !samePin(pin, build.pin) ||
+      (published.Environment?.Variables !== undefined && releaseFromEnvironment(published.Environment.Variables) !== build.release)) {
       // Someone changed the function between our update and the publish; serving that version would be a lie.
       throw new ConcurrentChangeError('publish-version',
         `version ${published.Version} of ${fn} does not carry release ${build.release}'s pin (concurrent change?)`)
@@ -252,9 +263,15 @@ export class LambdaDeployer implements Deployer {
 
   /** The pin in a published version's environment; undefined when the version does not exist or carries none. */
   async #versionPin (functionName: string, version: string): Promise<ModelPin | undefined> {
+    const env = await this.#versionEnvironment(functionName, version)
+    return env === undefined ? undefined : pinFromEnvironment(env)
+  }
+
+  /** A published version's environment variables; undefined when the version does not exist. */
+  async #versionEnvironment (functionName: string, version: string): Promise<Record<string, string> | undefined> {
     try {
       const config = await this.#lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: version }))
-      return pinFromEnvironment(config.Environment?.Variables ?? {})
+      return config.Environment?.Variables ?? {}
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined
       throw new DeployStepError('get-function-configuration', `cannot read version ${version} of ${functionName}: ${messageOf(error)}`, { cause: error })

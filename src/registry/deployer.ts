@@ -13,6 +13,12 @@ export interface DeployTarget { functionName: string, functionAlias: string }
 /** A release as the deployer needs it: model and number go into the version's description, the pin configures it. */
 export interface ReleaseBuild { model: string, release: number, pin: ModelPin }
 
+/** How a publish treats a known version. */
+export interface PublishOptions {
+  /** true: a known version whose configuration lacks this release's MODEL_RELEASE is published again */
+  requireRelease?: boolean | undefined
+}
+
 /** A canary split of the alias: `weight` (0..1) of invocations go to `functionVersion`. */
 export interface CanaryRoute { functionVersion: string, weight: number }
 
@@ -58,9 +64,11 @@ export interface Deployer {
   /**
    * A published function version serving `build`: `knownVersion` when it still exists (no configuration update, no
    * new version), otherwise the release's pin is written to the function's environment (every other variable kept),
-   * the update awaited, and a new version published whose description names model and release.
+   * the update awaited, and a new version published whose description names model and release. The release number
+   * is written beside the pin as MODEL_RELEASE. With `requireRelease`, a known version that lacks MODEL_RELEASE
+   * (published before it existed) is not reused: a new version is published.
    */
-  publish (target: DeployTarget, build: ReleaseBuild, knownVersion?: string): Promise<{ functionVersion: string, published: boolean }>
+  publish (target: DeployTarget, build: ReleaseBuild, knownVersion?: string, options?: PublishOptions): Promise<{ functionVersion: string, published: boolean }>
   /**
    * Points the Lambda alias at `functionVersion`, with `canary` as its only additional routing (none when omitted).
    * With `expectedRevision` (what `aliasRevision` answered earlier; null: the alias did not exist) the update only

@@ -11,6 +11,14 @@ export function directInvokeEvent (image: InvokeImage, release: Release, topK: n
   return { image, model: eventPinOf(release), topK }
 }
 
+/**
+ * A direct-invoke event for a release's own published version: no pin, so the version's configuration answers (and
+ * the answer names its release).
+ */
+export function ownVersionInvokeEvent (image: InvokeImage, topK: number): InvokeEvent {
+  return { image, topK }
+}
+
 /** The function's error as Lambda reports it (`{errorType, errorMessage}`), whatever shape the payload has. */
 export function functionFailure (payload: unknown, functionError: string): { errorType: string, errorMessage: string } {
   const body = (payload !== null && typeof payload === 'object' ? payload : {}) as { errorType?: unknown, errorMessage?: unknown }

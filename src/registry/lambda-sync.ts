@@ -23,13 +23,27 @@ export function requireDeployer (ctx: RegistryContext, model: Model): Deployer {
   return ctx.deployer
 }
 
-/** The published Lambda version of `release`: the recorded one when it still carries the pin, else a new one. */
+/**
+ * `ctx` for one call whose publishes republish (true) or reuse as it is (false) a recorded version that lacks
+ * MODEL_RELEASE: moves that bring a release forward republish it, moves that return to one route to it unchanged.
+ */
+export function republishingWithoutRelease (ctx: RegistryContext, republish: boolean): RegistryContext {
+  return { ...ctx, republishWithoutRelease: republish }
+}
+
+/**
+ * The published Lambda version of `release`: the recorded one when it still carries the pin, else a new one. When
+ * `ctx.republishWithoutRelease`, a recorded version that lacks MODEL_RELEASE is published again, unless the deploy
+ * alias serves it right now (as its release or its canary): a new version would leave the one Lambda routes to
+ * without a record (its release unknown to reads and reconcile) and would start production's environments cold.
+ */
 export async function publishRelease (ctx: RegistryContext, model: Model, target: DeployTarget, release: Release): Promise<string> {
   const known = await ctx.db.selectFrom('deployments').select('function_version')
     .where('model', '=', model.name).where('release', '=', release.number).where('function_name', '=', target.functionName)
     .executeTakeFirst()
   const build = { model: model.name, release: release.number, pin: pinOf(model, release) }
-  const published = await requireDeployer(ctx, model).publish(target, build, known?.function_version)
+  const requireRelease = ctx.republishWithoutRelease === true && known !== undefined && !await deployAliasServes(ctx, model, release)
+  const published = await requireDeployer(ctx, model).publish(target, build, known?.function_version, { requireRelease })
   // a new version under a number read before means the function was created again: that earlier pin is not this one
   if (published.published) ctx.live.forgetVersion(target.functionName, published.functionVersion)
   if (published.functionVersion !== known?.function_version) {
@@ -48,6 +62,13 @@ export async function publishRelease (ctx: RegistryContext, model: Model, target
     })
   }
   return published.functionVersion
+}
+
+/** Whether the registry's deploy alias serves `release`, as its release or its canary. */
+async function deployAliasServes (ctx: RegistryContext, model: Model, release: Release): Promise<boolean> {
+  const row = await ctx.db.selectFrom('aliases').select(['release', 'canary_release'])
+    .where('model', '=', model.name).where('name', '=', model.deployAlias).executeTakeFirst()
+  return row !== undefined && (row.release === release.number || row.canary_release === release.number)
 }
 
 /**

@@ -4,8 +4,8 @@ import { servingAlias } from './aliases.js'
 import type { RegistryContext } from './context.js'
 import { DeployStepError } from './deployer.js'
 import { DeployFailedError, InvalidInputError, NotDeployedError, PredictionFailedError } from './errors.js'
-import { directInvokeEvent, functionFailure } from './function-event.js'
-import { requireDeployer } from './lambda-sync.js'
+import { functionFailure, ownVersionInvokeEvent } from './function-event.js'
+import { publishRelease, republishingWithoutRelease, requireDeployer } from './lambda-sync.js'
 import type { Release } from './model.js'
 import { getModel } from './models.js'
 import { releaseNamedInBody } from './releases.js'
@@ -13,7 +13,11 @@ import { checkName, checkObject, checkTopK } from './validation.js'
 
 /**
  * Classifies `image` with one release: the explicit `release`, else the release of `alias` (default the deploy
- * alias). The function is invoked with that release's pin in the event, so nothing moves.
+ * alias). The release's own published Lambda version answers, with no pin in the event (published first when it
+ * has none, or when its recorded one predates MODEL_RELEASE and the deploy alias does not serve it): so nothing
+ * moves, predicting the release the deploy alias serves shares production's environments, and any other release
+ * never loads into them. Evaluations, when they come, invoke a release the same way (publishRelease with
+ * `republishingWithoutRelease(ctx, true)`, then the version with no pin).
  */
 export async function predict (
   ctx: RegistryContext, model: string, input: { image: unknown, release?: number | undefined, alias?: string | undefined, topK?: number | undefined }
@@ -40,7 +44,8 @@ export async function predict (
   const target = { functionName: found.functionName, functionAlias: found.functionAlias }
   let result
   try {
-    result = await deployer.invoke(target, directInvokeEvent(image, release, input.topK ?? DEFAULT_TOP_K))
+    const version = await publishRelease(republishingWithoutRelease(ctx, true), found, target, release)
+    result = await deployer.invoke(target, ownVersionInvokeEvent(image, input.topK ?? DEFAULT_TOP_K), version)
   } catch (error) {
     if (error instanceof DeployStepError) throw new DeployFailedError(error.step, `Lambda failed at ${error.step}: ${error.message}`, { cause: error })
     throw error

@@ -33,7 +33,7 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['predict'],
       summary: 'Classify one image with a release, or the release of an alias (default the deploy alias)',
-      description: 'The function is invoked with that release\'s pins in the event; its answer is returned as is.',
+      description: 'The release\'s own published function version is invoked (published first when it has none), with no pin in the event; its answer is returned as is.',
       params: ModelParamsSchema,
       body: PredictBodySchema,
       response: { 200: InvokeAnswerSchema, ...errorResponses(400, 401, 403, 404, 422, 502) },
