@@ -19,9 +19,10 @@ async function readmeErrorTable (): Promise<Record<string, number>> {
 
 t.test('every error code is answered by a real request with its status, and the README\'s table says the same', async (t) => {
   // Functions that refuse every image, invoked by the gate and by predict. `hold.jpg` keeps an invocation (and so the
-  // move that made it) running until the function's 3 s timeout.
+  // move that made it) running until the function's 3 s timeout. They refuse warm-ups too: only `unwarmable`'s model
+  // warms up (and fails); the others have `prewarm` 0.
   const refuser = { bundlePath: handlerPath('refuses-every-image.mjs'), handler: 'index.handler', environment: {}, timeoutSeconds: 3 }
-  const { runtime } = await startTestRuntime(t, { functions: ['refuser', 'gated', 'holder', 'unsure'].map((name) => ({ name, ...refuser })) })
+  const { runtime } = await startTestRuntime(t, { functions: ['refuser', 'gated', 'holder', 'unsure', 'unwarmable'].map((name) => ({ name, ...refuser })) })
   // every Lambda call through a fault proxy; only function `unsure`'s get faults (for outcome_unknown)
   const proxy = await startFaultProxy(t, runtime.url)
   const lambda = lambdaClient(proxy.url)
@@ -32,12 +33,14 @@ t.test('every error code is answered by a real request with its status, and the 
   const [release] = await app.modelWithReleases('resnet', 2)
   await api('POST', '/v1/models/resnet/aliases/production/promote', { body: { release: 1 } })
   const viewer = (await api('POST', '/v1/tokens', { body: { name: 'vera', role: 'viewer' } })).body.token as string
-  await app.modelWithReleases('refuser', 1, { functionName: 'refuser' })
+  const cold = { prewarm: 0 }
+  await app.modelWithReleases('refuser', 1, { functionName: 'refuser', ...cold })
   t.equal((await api('POST', '/v1/models/refuser/aliases/production/promote', { body: { release: 1 } })).status, 200, 'no gate: promoted')
-  await app.modelWithReleases('gated', 1, { functionName: 'gated', gateImages: [{ bucket, key: 'any.jpg' }] })
-  await app.modelWithReleases('holder', 1, { functionName: 'holder', gateImages: [{ bucket, key: 'hold.jpg' }] })
+  await app.modelWithReleases('gated', 1, { functionName: 'gated', gateImages: [{ bucket, key: 'any.jpg' }], ...cold })
+  await app.modelWithReleases('holder', 1, { functionName: 'holder', gateImages: [{ bucket, key: 'hold.jpg' }], ...cold })
   await app.modelWithReleases('ghost', 1, { functionName: 'no-such-function' })
-  await app.modelWithReleases('unsure', 1, { functionName: 'unsure' })
+  await app.modelWithReleases('unsure', 1, { functionName: 'unsure', ...cold })
+  await app.modelWithReleases('unwarmable', 1, { functionName: 'unwarmable' })
   t.equal((await app.createModel('lost', { bucket: 'no-such-bucket-modelpin' })).status, 201)
   const image = { base64: Buffer.from('not an image').toString('base64') }
   const json = { 'content-type': 'application/json' }
@@ -71,6 +74,7 @@ t.test('every error code is answered by a real request with its status, and the 
     ['version_not_found', 422, () => api('POST', '/v1/models/resnet/releases', { body: { weightsVersionId: 'no-such-version', labelsVersionId: release!.labelsVersionId } })],
     ['not_deployed', 422, () => api('POST', '/v1/models/resnet/predict', { body: { image } })],
     ['gate_rejected', 422, () => api('POST', '/v1/models/gated/aliases/production/promote', { body: { release: 1 } })],
+    ['warmup_failed', 422, () => api('POST', '/v1/models/unwarmable/aliases/production/promote', { body: { release: 1 } })],
     ['bucket_not_found', 422, () => api('GET', '/v1/models/lost/artifacts/weights/versions')],
     ['prediction_failed', 422, () => api('POST', '/v1/models/refuser/predict', { body: { release: 1, image } })],
     ['deploy_failed', 502, () => api('POST', '/v1/models/ghost/aliases/production/promote', { body: { release: 1 } })],

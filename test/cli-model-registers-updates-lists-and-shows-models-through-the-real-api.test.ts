@@ -93,6 +93,7 @@ t.test('model create, get, list and update register and change models as the API
   t.match(detached, { functionName: null, gateImages: [], deployAlias: 'prod' })
   const gated = await cliJson(['model', 'update', 'cli-full', '--gate-image', `${bucket}/gate/green.jpg`])
   t.same(gated.gateImages, [{ bucket, key: 'gate/green.jpg' }])
+  t.equal(gated.prewarm, 1, 'a model warms one environment unless told otherwise')
 
   // each update bumps the version, which the human output shows and --if-match names
   t.equal(plain.version, 1, 'a new model is at version 1')
@@ -104,6 +105,10 @@ t.test('model create, get, list and update register and change models as the API
   t.equal(stale.code, EXIT_CODES.conflict, 'a stale --if-match exits 4')
   t.match(stale.stderr, /^error: revision_mismatch: model cli-full is at version 4, not 3/)
   t.match((await api('GET', '/v1/models/cli-full')).body, { deployAlias: 'checked', version: 4 }, 'the stale update changed nothing')
+
+  // --prewarm: how many environments of the target version a move warms up; out of range is a usage error
+  t.match(await cliJson(['model', 'update', 'cli-full', '--prewarm', '4']), { prewarm: 4, version: 5 })
+  t.equal((await cli(['model', 'update', 'cli-full', '--prewarm', '51'])).code, EXIT_CODES.usage, '--prewarm 51 is refused before sending')
 
   // one Lambda alias drives one model: cli-plain has modelpin-inference's `live`
   const taken = await cli(['model', 'update', 'cli-full', '--function-name', 'modelpin-inference', '--function-alias', 'live'])

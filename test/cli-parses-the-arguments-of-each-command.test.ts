@@ -75,6 +75,11 @@ t.test('model create, update, list and get turn their flags into the API\'s fiel
     { action: 'update', model: 'resnet18', changes: { functionName: null, gateImages: [] } })
   t.same(run(['model', 'update', 'resnet18', '--function-alias', 'resnet18', '--if-match', '"3"']).args,
     { action: 'update', model: 'resnet18', changes: { functionAlias: 'resnet18' }, ifMatch: 3 })
+  t.same(run(['model', 'update', 'resnet18', '--prewarm', '0']).args,
+    { action: 'update', model: 'resnet18', changes: { prewarm: 0 } })
+  for (const bad of ['51', '-1', '1.5', 'two']) {
+    t.throws(() => parseCommandLine(['model', 'update', 'resnet18', '--prewarm', bad]), { name: 'UsageError' }, `--prewarm ${bad}`)
+  }
 })
 
 t.test('global flags are read before or after the command', async (t) => {

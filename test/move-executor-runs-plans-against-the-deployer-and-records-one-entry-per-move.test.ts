@@ -7,7 +7,7 @@ import type { RegistrySchema } from '../src/registry/db.js'
 import {
   DeployStepError, type AliasRouting, type CanaryRoute, type Deployer, type DeployTarget, type InvokeResult, type ReleaseBuild,
 } from '../src/registry/deployer.js'
-import { DeployFailedError, GateRejectedError, NoCanaryError } from '../src/registry/errors.js'
+import { DeployFailedError, GateRejectedError, NoCanaryError, WarmupFailedError } from '../src/registry/errors.js'
 import type { HistoryAction, Model } from '../src/registry/model.js'
 import { getModel } from '../src/registry/models.js'
 import { planCanaryPromote, planCanaryStart, planPromote, planRollback, type MovePlan, type ClaimedAlias } from '../src/registry/move-plan.js'
@@ -33,6 +33,8 @@ class FakeDeployer implements Deployer {
   failing: string | null = null
   /** gate image keys the function answers with an error */
   readonly badImages = new Set<string>()
+  /** versions whose warm-up answers with a function error (their model cannot load) */
+  readonly unloadable = new Set<string>()
 
   async publish (_target: DeployTarget, build: ReleaseBuild, knownVersion?: string): Promise<{ functionVersion: string, published: boolean }> {
     this.#fail('publish-version')
@@ -70,6 +72,13 @@ class FakeDeployer implements Deployer {
 
   async invoke (_target: DeployTarget, payload: unknown, qualifier?: string): Promise<InvokeResult> {
     this.#fail('invoke')
+    if ((payload as { warmup?: boolean }).warmup === true) {
+      this.calls.push(`warmup ${qualifier ?? 'alias'}`)
+      if (this.unloadable.has(qualifier ?? 'alias')) {
+        return { functionError: 'Unhandled', payload: { errorType: 'ModelLoadError', errorMessage: 'labels do not match the model' } }
+      }
+      return { payload: { warm: true } }
+    }
     const event = payload as { image: { key: string }, model: { weightsVersionId: string }, topK: number }
     this.calls.push(`invoke ${qualifier ?? 'alias'} ${event.image.key} with weights ${event.model.weightsVersionId}, topK ${event.topK}`)
     if (this.badImages.has(event.image.key)) {
@@ -101,8 +110,11 @@ function countingReleaseReads (db: Kysely<RegistrySchema>): { db: Kysely<Registr
 const NOW = new Date('2026-01-02T03:04:05.000Z')
 const MODEL = 'resnet'
 
-/** A model served by a function with one gate image, and three releases (release n pins weights `w<n>`). */
-async function seed (db: Kysely<RegistrySchema>): Promise<void> {
+/**
+ * A model served by a function with one gate image, and three releases (release n pins weights `w<n>`). Warm-up is
+ * off unless asked for (`prewarm`), so the tests of the other steps see only theirs.
+ */
+async function seed (db: Kysely<RegistrySchema>, prewarm = 0): Promise<void> {
   const at = NOW.toISOString()
   await db.insertInto('models').values({
     name: MODEL,
@@ -113,6 +125,7 @@ async function seed (db: Kysely<RegistrySchema>): Promise<void> {
     function_alias: 'live',
     deploy_alias: 'production',
     gate_images: JSON.stringify([{ bucket: 'images', key: 'cat.jpg' }]),
+    prewarm,
     created_at: at,
     updated_at: at,
   }).execute()
@@ -144,9 +157,9 @@ interface Testbed {
   aliasRow: (alias?: string) => Promise<{ release: number | null, revision: number, function_version: string | null, canary_function_version: string | null, lock_token: string | null }>
 }
 
-async function testbed (t: { teardown: (fn: () => unknown) => void }, kind: DatabaseKind): Promise<Testbed> {
+async function testbed (t: { teardown: (fn: () => unknown) => void }, kind: DatabaseKind, prewarm = 0): Promise<Testbed> {
   const database = await openTestDatabase(t, kind)
-  await seed(database.db)
+  await seed(database.db, prewarm)
   const s3 = testS3Client() // the executor never reads S3; the context needs a store
   t.teardown(() => s3.destroy())
   const counted = countingReleaseReads(database.db)
@@ -279,5 +292,43 @@ for (const kind of DATABASE_KINDS) {
     before = reads()
     await registry.rollback(MODEL, 'production', { to: 1 }, 'tester')
     t.equal(reads() - before, 1, 'so does a rollback to a named release')
+  })
+}
+
+for (const kind of DATABASE_KINDS) {
+  t.test(`${kind}: a move warms \`prewarm\` environments of its target version after publishing it and before the gate and the route`, async (t) => {
+    const { deployer, move } = await testbed(t, kind, 2)
+    await move('promote', (alias) => planPromote(alias, 1))
+    t.same(deployer.calls, [
+      'publish release 1: version 1', 'warmup 1', 'warmup 1', 'invoke 1 cat.jpg with weights w1, topK 1', 'route 1',
+    ], 'publish, warm-up, gate, route')
+    deployer.calls.length = 0
+    await move('canary-start', (alias) => planCanaryStart(alias, 2, 0.5))
+    t.same(deployer.calls.filter((call) => call.startsWith('warmup')), ['warmup 2', 'warmup 2'], 'a canary warms the candidate\'s version')
+    deployer.calls.length = 0
+    await move('canary-promote', (alias) => planCanaryPromote(alias))
+    t.same(deployer.calls, ['publish release 2: reuse 2', 'warmup 2', 'warmup 2', 'route 2'], 'promoting the canary warms it for all the traffic')
+    deployer.calls.length = 0
+    await move('rollback', (alias) => planRollback(alias, 1))
+    t.same(deployer.calls.filter((call) => call.startsWith('warmup')), ['warmup 1', 'warmup 1'], 'a rollback to another version warms it')
+    deployer.calls.length = 0
+    await move('promote', (alias) => planPromote(alias, 1))
+    t.notOk(deployer.calls.some((call) => call.startsWith('warmup')), 'a move to the version that serves warms nothing')
+  })
+
+  t.test(`${kind}: a warm-up that fails rejects the move with warmup_failed; Lambda failing in it fails the move`, async (t) => {
+    const { deployer, move, aliasRow, db } = await testbed(t, kind, 1)
+    await move('promote', (alias) => planPromote(alias, 1))
+    deployer.unloadable.add('2')
+    deployer.calls.length = 0
+    await t.rejects(move('promote', (alias) => planPromote(alias, 2)), WarmupFailedError)
+    t.same(deployer.calls, ['publish release 2: version 2', 'warmup 2'], 'no gate, no route')
+    t.match(await aliasRow(), { release: 1, revision: 1, function_version: '1', lock_token: null }, 'the alias stays')
+    t.same(deployer.routing, { functionVersion: '1', canary: null }, 'Lambda serves what it served')
+    deployer.unloadable.clear()
+    deployer.failing = 'invoke'
+    await t.rejects(move('promote', (alias) => planPromote(alias, 2)), DeployFailedError)
+    const outcomes = await db.selectFrom('alias_history').select(['to_release', 'outcome']).orderBy('id').execute()
+    t.same(outcomes, [{ to_release: 1, outcome: 'succeeded' }, { to_release: 2, outcome: 'rejected' }, { to_release: 2, outcome: 'failed' }])
   })
 }

@@ -3,7 +3,7 @@ import type { LiveAlias } from '../src/registry/deployer.js'
 import { AliasNotFoundError, InvalidInputError, NoCanaryError } from '../src/registry/errors.js'
 import type { LiveView } from '../src/registry/model.js'
 import {
-  deployStepsOf, planAdoption, planCanaryAbort, planCanaryPromote, planCanaryStart, planPromote, planRollback,
+  deployStepsOf, warmupVersionOf, planAdoption, planCanaryAbort, planCanaryPromote, planCanaryStart, planPromote, planRollback,
   planRollbackWithoutTo, ROLLBACK_LOOKBACK_ACTIONS, rollbackLooksBack, sameServing, type ClaimedAlias,
 } from '../src/registry/move-plan.js'
 
@@ -56,8 +56,8 @@ t.test('while a canary runs, a rollback without `to` removes it and keeps the al
     detail: 'canary removed: weight 0.25 on release 2',
   }, 'one entry from the canary\'s release to the alias\'s')
   t.same(planRollbackWithoutTo(withCanary, 3), plan, 'whatever the history says')
-  t.same(deployStepsOf(plan, 3), {
-    publish: { main: 1, canary: null }, gate: null, route: { canaryWeight: null },
+  t.same(deployStepsOf(plan, 3, 0), {
+    publish: { main: 1, canary: null }, warmup: null, gate: null, route: { canaryWeight: null },
   }, 'the served version routes alone, with no gate')
 })
 
@@ -83,20 +83,37 @@ t.test('promoting a canary makes its release the alias, ungated; aborting it kee
 })
 
 t.test('the Deployer steps of a plan: what to publish, where the gate runs, how the alias routes', async (t) => {
-  t.same(deployStepsOf(planPromote(claimed(), 2), 1), {
-    publish: { main: 2, canary: null }, gate: { release: 2, version: 'main' }, route: { canaryWeight: null },
+  t.same(deployStepsOf(planPromote(claimed(), 2), 1, 0), {
+    publish: { main: 2, canary: null }, warmup: null, gate: { release: 2, version: 'main' }, route: { canaryWeight: null },
   }, 'a promote publishes the release, gates it and routes everything to it')
-  t.same(deployStepsOf(planPromote(claimed(), 2), 0).gate, null, 'a model without gate images has no gate to run')
-  t.same(deployStepsOf(planCanaryStart(claimed(), 2, 0.1), 3), {
-    publish: { main: 1, canary: 2 }, gate: { release: 2, version: 'canary' }, route: { canaryWeight: 0.1 },
+  t.same(deployStepsOf(planPromote(claimed(), 2), 0, 0).gate, null, 'a model without gate images has no gate to run')
+  t.same(deployStepsOf(planCanaryStart(claimed(), 2, 0.1), 3, 0), {
+    publish: { main: 1, canary: 2 }, warmup: null, gate: { release: 2, version: 'canary' }, route: { canaryWeight: 0.1 },
   }, 'a canary publishes both releases and gates the candidate on its own version')
-  t.same(deployStepsOf(planCanaryPromote(withCanary), 3), {
-    publish: { main: 2, canary: null }, gate: null, route: { canaryWeight: null },
+  t.same(deployStepsOf(planCanaryPromote(withCanary), 3, 0), {
+    publish: { main: 2, canary: null }, warmup: null, gate: null, route: { canaryWeight: null },
   }, 'promoting a canary reuses its version and runs no gate')
-  t.same(deployStepsOf(planCanaryAbort(withCanary), 3), {
-    publish: { main: 1, canary: null }, gate: null, route: { canaryWeight: null },
+  t.same(deployStepsOf(planCanaryAbort(withCanary), 3, 0), {
+    publish: { main: 1, canary: null }, warmup: null, gate: null, route: { canaryWeight: null },
   })
-  t.same(deployStepsOf(planRollback(claimed({ release: 2 }), 1), 1).gate, { release: 1, version: 'main' })
+  t.same(deployStepsOf(planRollback(claimed({ release: 2 }), 1), 1, 0).gate, { release: 1, version: 'main' })
+})
+
+t.test('the warm-up goes to the target release\'s version, before the gate, unless that version serves already', async (t) => {
+  const promote = deployStepsOf(planPromote(claimed(), 2), 1, 2)
+  t.same(promote.warmup, { version: 'main', count: 2 }, 'a promote warms `prewarm` environments of its release')
+  t.equal(warmupVersionOf(promote, { main: '7', canary: null }, '1'), '7', 'the version just published for it')
+  t.equal(deployStepsOf(planPromote(claimed(), 2), 1, 0).warmup, null, 'prewarm 0 skips the warm-up')
+  const canary = deployStepsOf(planCanaryStart(claimed(), 2, 0.1), 0, 3)
+  t.same(canary.warmup, { version: 'canary', count: 3 }, 'a canary warms the candidate, not the served release')
+  t.equal(warmupVersionOf(canary, { main: '1', canary: '4' }, '1'), '4')
+  const promoted = deployStepsOf(planCanaryPromote(withCanary), 0, 1)
+  t.equal(warmupVersionOf(promoted, { main: '2', canary: null }, '1'), '2', 'promoting a canary warms its version for all the traffic')
+  const rollback = deployStepsOf(planRollback(claimed({ release: 2 }), 1), 0, 1)
+  t.equal(warmupVersionOf(rollback, { main: '1', canary: null }, '2'), '1', 'a rollback to another version warms it too')
+  t.equal(warmupVersionOf(rollback, { main: '2', canary: null }, '2'), null, 'a move to the version that serves warms nothing')
+  const abort = deployStepsOf(planCanaryAbort(withCanary), 0, 1)
+  t.equal(warmupVersionOf(abort, { main: '1', canary: null }, '1'), null, 'aborting a canary leaves the served version as it is')
 })
 
 t.test('sameServing compares the recorded versions and canary weight with what Lambda serves', async (t) => {

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   version_not_found: { status: 422, meaning: 'an S3 version named in the body does not exist (the message names bucket, key and VersionId)' },
   not_deployed: { status: 422, meaning: 'the operation needs a Lambda function and the model has none' },
   gate_rejected: { status: 422, meaning: 'the promotion gate rejected the candidate release' },
+  warmup_failed: { status: 422, meaning: 'a warm-up invocation of the move\'s target version failed: it cannot serve' },
   bucket_not_found: { status: 422, meaning: 'the model\'s bucket does not exist in S3' },
   prediction_failed: { status: 422, meaning: 'the function answered the prediction with an error (its errorType and errorMessage are in the message)' },
   internal: { status: 500, meaning: 'an unexpected failure; details are in the server log, never in the answer' },

@@ -45,3 +45,16 @@ export const MAX_FUNCTION_NAME_LENGTH = 170
 
 /** Lambda alias names are 1 to 128 characters (Lambda API reference, CreateAlias). */
 export const MAX_FUNCTION_ALIAS_LENGTH = 128
+
+/**
+ * Warm-up invocations a move makes of its target version before routing (the model's `prewarm`). Each one holds a
+ * Lambda environment while it loads the model, inside a move that holds the alias's lock: 50 keeps a move short and
+ * far inside an account's default concurrency (1,000). 0 skips the warm-up; 1 covers one serving environment.
+ */
+export const MAX_PREWARM = 50
+export const DEFAULT_PREWARM = 1
+
+/** True when `count` is a `prewarm`: an integer from 0 to MAX_PREWARM. */
+export function isPrewarm (count: unknown): count is number {
+  return Number.isInteger(count) && (count as number) >= 0 && (count as number) <= MAX_PREWARM
+}

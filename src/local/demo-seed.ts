@@ -11,6 +11,8 @@ export interface DemoModel {
   labelsKey: string
   functionName: string
   functionAlias: string
+  /** the model's `prewarm` when it is registered (undefined: the registry's default) */
+  prewarm?: number | undefined
   files: { weights: string[], labels: string[] }
 }
 
@@ -31,6 +33,7 @@ export async function seedDemoModel (client: AdminApiClient, demo: DemoModel, sa
       functionName: demo.functionName,
       functionAlias: demo.functionAlias,
       deployAlias,
+      ...(demo.prewarm === undefined ? {} : { prewarm: demo.prewarm }),
     })
     const versions: { weights: string[], labels: string[] } = { weights: [], labels: [] }
     for (const kind of ['weights', 'labels'] as const) {

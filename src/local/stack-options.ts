@@ -52,6 +52,8 @@ export interface StackOptions {
   idleTimeoutMs?: number | undefined
   /** how long the runtime keeps an update `InProgress` (default `STACK_DEFAULTS.lambdaUpdateMs`; tests pass less) */
   lambdaUpdateMs?: number | undefined
+  /** the demo model's `prewarm` when the stack registers it (default: the registry's) */
+  demoPrewarm?: number | undefined
   logger: Logger
   /** progress lines for the person who started the stack */
   say: (line: string) => void

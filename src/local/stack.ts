@@ -185,6 +185,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       labelsKey,
       functionName: options.functionName,
       functionAlias: options.functionAlias,
+      prewarm: options.demoPrewarm,
       files,
     }, say)
 

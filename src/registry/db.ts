@@ -11,6 +11,7 @@ import * as registry0001 from '../../migrations/0001-registry.js'
 import * as artifactDigests0002 from '../../migrations/0002-artifact-digests.js'
 import * as modelVersionAndFunctionAliasOwners0003 from '../../migrations/0003-model-version-and-function-alias-owners.js'
 import * as aliasLockOwners0004 from '../../migrations/0004-alias-lock-owners-and-intended-moves.js'
+import * as modelPrewarm0005 from '../../migrations/0005-model-prewarm.js'
 
 /** Row types of the registry's tables (snake_case, as in migrations/). Timestamps are ISO-8601 text. */
 export interface ModelsTable {
@@ -23,6 +24,8 @@ export interface ModelsTable {
   deploy_alias: string
   /** JSON text: `[{bucket, key}]` */
   gate_images: string
+  /** warm-up invocations before a move routes Lambda (migrations/0005) */
+  prewarm: ColumnType<number, number | undefined, number>
   created_at: string
   updated_at: string
   /** 1 at registration, +1 per update (migrations/0003); the model's ETag */
@@ -193,6 +196,7 @@ export const REGISTRY_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002-artifact-digests': artifactDigests0002,
   '0003-model-version-and-function-alias-owners': modelVersionAndFunctionAliasOwners0003,
   '0004-alias-lock-owners-and-intended-moves': aliasLockOwners0004,
+  '0005-model-prewarm': modelPrewarm0005,
 }
 
 /** Kysely's migration provider for the registry's migrations. */

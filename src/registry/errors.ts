@@ -30,6 +30,8 @@ export class VersionNotFoundError extends RegistryError { readonly code = 'versi
 export class NotDeployedError extends RegistryError { readonly code = 'not_deployed' }
 /** The promotion gate rejected the candidate (422). */
 export class GateRejectedError extends RegistryError { readonly code = 'gate_rejected' }
+/** A warm-up invocation of the move's target version answered with a function error: it cannot serve (422). */
+export class WarmupFailedError extends RegistryError { readonly code = 'warmup_failed' }
 /** Another move of the same alias is in flight and the request had no If-Match (409). */
 export class AliasBusyError extends RegistryError { readonly code = 'alias_busy' }
 /** The If-Match revision (an alias's) or version (a model's) is stale, or a move to it is already in flight (412). */

@@ -24,6 +24,8 @@ export interface Model {
   deployAlias: string
   /** images the candidate must classify without error before an alias moves to it */
   gateImages: S3Location[]
+  /** concurrent warm-up invocations of the target version before a move routes Lambda; 0: none */
+  prewarm: number
   createdAt: string
   updatedAt: string
   /** 1 at registration, +1 per update: the model's ETag, and what an update's If-Match names */
@@ -95,6 +97,8 @@ export interface ModelInput {
   deployAlias?: string | undefined
   /** default none */
   gateImages?: S3Location[] | undefined
+  /** default DEFAULT_PREWARM */
+  prewarm?: number | undefined
 }
 
 /** A change to a registered model: any field but its name. */

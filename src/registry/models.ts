@@ -1,5 +1,6 @@
 import { PostgresAdapter, type Kysely } from 'kysely'
 import { DEFAULT_DEPLOY_ALIAS, DEFAULT_FUNCTION_ALIAS } from '../contract/defaults.js'
+import { DEFAULT_PREWARM } from '../contract/limits.js'
 import { timestamp, type RegistryContext } from './context.js'
 import { isUniqueViolation, type RegistrySchema } from './db.js'
 import { InvalidInputError, ModelExistsError, ModelNotFoundError, RevisionMismatchError } from './errors.js'
@@ -23,6 +24,7 @@ export async function createModel (ctx: RegistryContext, input: ModelInput, acto
     functionAlias: input.functionAlias ?? DEFAULT_FUNCTION_ALIAS,
     deployAlias: input.deployAlias ?? DEFAULT_DEPLOY_ALIAS,
     gateImages: input.gateImages ?? [],
+    prewarm: input.prewarm ?? DEFAULT_PREWARM,
   })
   const row: ModelRow = { name: input.name, ...modelColumns(settings), created_at: now, updated_at: now, version: 1 }
   await ctx.db.transaction().execute(async (trx) => {
@@ -93,6 +95,7 @@ async function applyPatch (
     functionAlias: patch.functionAlias ?? current.functionAlias,
     deployAlias: patch.deployAlias ?? current.deployAlias,
     gateImages: patch.gateImages ?? current.gateImages,
+    prewarm: patch.prewarm ?? current.prewarm,
   })
   const moved = merged.bucket !== current.bucket || merged.weightsKey !== current.weightsKey || merged.labelsKey !== current.labelsKey
   if (moved && await hasReleases(trx, name)) {

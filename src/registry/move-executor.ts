@@ -1,12 +1,13 @@
 import type { Logger } from 'pino'
+import type { WarmupEvent } from '../contract/invoke.js'
 import type { AliasLock, ServedVersions } from './alias-locks.js'
 import type { RegistryContext } from './context.js'
 import { DeployStepError, type DeployTarget } from './deployer.js'
-import { DeployFailedError, GateRejectedError, OutcomeUnknownError, RevisionMismatchError, messageOf } from './errors.js'
+import { DeployFailedError, GateRejectedError, OutcomeUnknownError, RevisionMismatchError, WarmupFailedError, messageOf } from './errors.js'
 import { directInvokeEvent, functionFailure } from './function-event.js'
 import { deployTarget, publishRelease, requireDeployer } from './lambda-sync.js'
 import type { Alias, HistoryAction, Model, Release } from './model.js'
-import { deployStepsOf, type ClaimedAlias, type MovePlan } from './move-plan.js'
+import { deployStepsOf, warmupVersionOf, type ClaimedAlias, type MovePlan } from './move-plan.js'
 import { commitMove, finishUnmoved, servesVersions, settleTakenOver } from './move-settlement.js'
 import { existingRelease } from './releases.js'
 import { toClaimedAlias, type HistoryDraft } from './rows.js'
@@ -78,7 +79,7 @@ async function runClaimed (ctx: RegistryContext, request: MoveRequest, lock: Ali
   if (target !== null) {
     let failure: unknown
     try {
-      versions = await pushToLambda(ctx, model, target, planned, request.releases ?? [], lock, entry)
+      versions = await pushToLambda(ctx, model, target, planned, request.releases ?? [], lock, entry, lock.row.function_version)
     } catch (error) {
       failure = error
       // Lambda failed mid-move, or the gate refused: what this process last read of the alias may no longer hold
@@ -88,10 +89,10 @@ async function runClaimed (ctx: RegistryContext, request: MoveRequest, lock: Ali
       const routed = failure instanceof RouteFailedError ? await readBack(ctx, model, target, planned, failure, lock, log) : false
       if (routed === false) {
         const cause = failure instanceof RouteFailedError ? failure.failure : failure
-        const rejected = cause instanceof GateRejectedError
+        const rejected = cause instanceof GateRejectedError || cause instanceof WarmupFailedError
         const detail = cause instanceof DeployStepError ? `${cause.step}: ${cause.message}` : messageOf(cause)
         await finishUnmoved(ctx, lock, { ...entry, detail }, rejected ? 'rejected' : 'failed')
-        log.warn({ err: cause, release: planned.toRelease }, rejected ? 'the gate rejected the move' : 'pushing the move to Lambda failed')
+        log.warn({ err: cause, release: planned.toRelease }, rejected ? 'the warm-up or the gate rejected the move' : 'pushing the move to Lambda failed')
         if (cause instanceof DeployStepError) {
           throw new DeployFailedError(cause.step, `Lambda failed at ${cause.step}; alias ${alias} did not move: ${cause.message}`, { cause })
         }
@@ -156,12 +157,14 @@ function outcomeUnknown (ctx: RegistryContext, alias: string, why: string, cause
 
 /**
  * Makes Lambda serve `planned`, step by step as deployStepsOf says: each release involved as its published version
- * (reused when one was published before), the gate run on the candidate's version, then the function's alias
+ * (reused when one was published before), the target's version warmed up (unless it is `serving` already: the
+ * version the alias's release was routed to), the gate run on the candidate's version, then the function's alias
  * routed with the alias revision read while the lock was still ours (so a fenced mover cannot route). Each release
  * is read at most once (not at all when the caller passed it). The intent is recorded with its versions first.
  */
 async function pushToLambda (
-  ctx: RegistryContext, model: Model, target: DeployTarget, planned: MovePlan, known: Release[], lock: AliasLock, entry: HistoryDraft
+  ctx: RegistryContext, model: Model, target: DeployTarget, planned: MovePlan, known: Release[], lock: AliasLock, entry: HistoryDraft,
+  serving: string | null
 ): Promise<ServedVersions> {
   const releases = new Map(known.map((release) => [release.number, release]))
   const releaseOf = async (number: number): Promise<Release> => {
@@ -170,11 +173,13 @@ async function pushToLambda (
     return release
   }
   const deployer = requireDeployer(ctx, model)
-  const steps = deployStepsOf(planned, model.gateImages.length)
+  const steps = deployStepsOf(planned, model.gateImages.length, model.prewarm)
   const main = await publishRelease(ctx, model, target, await releaseOf(steps.publish.main))
   const canary = steps.publish.canary === null ? null : await publishRelease(ctx, model, target, await releaseOf(steps.publish.canary))
   const versions = { main, canary }
   await ctx.locks.recordIntent(lock, { entry, state: planned.state, versions })
+  const warmed = warmupVersionOf(steps, versions, serving)
+  if (warmed !== null) await warmUp(ctx, model, target, warmed, steps.warmup!.count, planned.toRelease!)
   if (steps.gate !== null) {
     const version = steps.gate.version === 'canary' ? canary! : main
     await runGate(ctx, model, target, await releaseOf(steps.gate.release), version)
@@ -196,6 +201,27 @@ async function pushToLambda (
   }
   return versions
 }
+
+/**
+ * `count` concurrent `{"warmup": true}` invocations of `functionVersion`, each loading the version's own model in
+ * the environment it runs in: Lambda starts as many environments as invocations in flight, so `count` environments
+ * are warm before the alias routes traffic to them. All of them run to the end before a verdict: Lambda failing
+ * (a DeployStepError) fails the move; a function error rejects it with WarmupFailedError.
+ */
+async function warmUp (ctx: RegistryContext, model: Model, target: DeployTarget, functionVersion: string, count: number, release: number): Promise<void> {
+  const deployer = requireDeployer(ctx, model)
+  const settled = await Promise.allSettled(Array.from({ length: count }, async () => await deployer.invoke(target, WARMUP_EVENT, functionVersion)))
+  const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+  if (thrown !== undefined) throw thrown.reason
+  const failed = settled.find((s) => s.status === 'fulfilled' && s.value.functionError !== undefined)
+  if (failed !== undefined && failed.status === 'fulfilled') {
+    const failure = functionFailure(failed.value.payload, failed.value.functionError!)
+    throw new WarmupFailedError(`release ${release} was not moved to: its warm-up on version ${functionVersion} failed with ${failure.errorType}: ${failure.errorMessage}`)
+  }
+}
+
+/** The function's warm-up event: it loads the model its configuration pins, and runs no image. */
+const WARMUP_EVENT: WarmupEvent = { warmup: true }
 
 /** Invokes the candidate's version with its pin on each gate image; GateRejectedError on the first function error. */
 async function runGate (ctx: RegistryContext, model: Model, target: DeployTarget, release: Release, functionVersion: string): Promise<void> {

@@ -124,21 +124,44 @@ export function planCanaryAbort (alias: ClaimedAlias): MovePlan {
 export interface DeploySteps {
   /** the releases that need a published version (the Deployer reuses one that still carries the release's pin) */
   publish: { main: number, canary: number | null }
+  /**
+   * `count` concurrent warm-up invocations of the published version that the move sends new traffic to (`main` or
+   * `canary`), unless that version already serves the alias (see warmupVersionOf); null: no warm-up
+   */
+  warmup: { version: 'main' | 'canary', count: number } | null
   /** the release the gate images judge and which of the published versions runs them; null: no gate to run */
   gate: { release: number, version: 'main' | 'canary' } | null
   /** the Lambda alias's routing: all traffic on the main version, or this share on the canary's */
   route: { canaryWeight: number | null }
 }
 
-/** Which Deployer steps `plan` needs when the model has `gateImages` gate images. */
-export function deployStepsOf (plan: MovePlan, gateImages: number): DeploySteps {
+/**
+ * Which Deployer steps `plan` needs when the model has `gateImages` gate images and warms `prewarm` environments.
+ * They run in this order: publish, warm-up, gate, route. The warm-up goes to the version of the move's target
+ * release (the canary's when the target is the canary's release).
+ */
+export function deployStepsOf (plan: MovePlan, gateImages: number, prewarm: number): DeploySteps {
   const canary = plan.state.canary
   const gated = plan.gate !== null && gateImages > 0
+  const warmed = plan.toRelease !== null && prewarm > 0
   return {
     publish: { main: plan.state.release, canary: canary?.release ?? null },
+    warmup: warmed ? { version: plan.toRelease === canary?.release ? 'canary' : 'main', count: prewarm } : null,
     gate: gated ? { release: plan.gate!, version: plan.gate === canary?.release ? 'canary' : 'main' } : null,
     route: { canaryWeight: canary?.weight ?? null },
   }
+}
+
+/**
+ * The published version the warm-up invokes, once `published` holds the move's versions: null when there is no
+ * warm-up, or when that version is the one serving all of the alias's traffic already (`serving`, the version the
+ * registry recorded for its release), whose environments are as warm as its traffic keeps them. A rollback to a
+ * release whose version differs from what serves is warmed like any other move.
+ */
+export function warmupVersionOf (steps: DeploySteps, published: { main: string, canary: string | null }, serving: string | null): string | null {
+  if (steps.warmup === null) return null
+  const version = steps.warmup.version === 'canary' ? published.canary : published.main
+  return version === null || version === serving ? null : version
 }
 
 /** True when Lambda serves exactly the versions (and canary weight) the registry recorded for the alias. */

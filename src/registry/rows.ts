@@ -21,6 +21,7 @@ export function modelColumns (settings: ModelSettings): Omit<ModelRow, 'name' | 
     function_alias: settings.functionAlias,
     deploy_alias: settings.deployAlias,
     gate_images: JSON.stringify(settings.gateImages),
+    prewarm: settings.prewarm,
   }
 }
 
@@ -34,6 +35,7 @@ export function toModel (row: ModelRow): Model {
     functionAlias: row.function_alias,
     deployAlias: row.deploy_alias,
     gateImages: JSON.parse(row.gate_images) as S3Location[],
+    prewarm: row.prewarm,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     version: row.version,

@@ -1,4 +1,4 @@
-import { isCanaryWeight, MAX_ACTOR_LENGTH, MAX_GATE_IMAGES, MAX_HISTORY_LIMIT, MAX_KEY_BYTES, MAX_TEXT_LENGTH, MAX_TOP_K } from '../contract/limits.js'
+import { isCanaryWeight, isPrewarm, MAX_ACTOR_LENGTH, MAX_PREWARM, MAX_GATE_IMAGES, MAX_HISTORY_LIMIT, MAX_KEY_BYTES, MAX_TEXT_LENGTH, MAX_TOP_K } from '../contract/limits.js'
 import { isValidName, isVersionId, NAME_RULE, VERSION_ID_RULE } from '../contract/rules.js'
 import { InvalidInputError } from './errors.js'
 import { ARTIFACT_KINDS, type ArtifactKind, type Model, type S3Location } from './model.js'
@@ -108,6 +108,7 @@ export function checkModelSettings (settings: ModelSettings): ModelSettings {
     checkKey(`gateImages[${i}].key`, image.key)
     return { bucket: image.bucket, key: image.key }
   })
+  if (!isPrewarm(settings.prewarm)) throw new InvalidInputError(`prewarm must be an integer from 0 to ${MAX_PREWARM}`)
   return { ...settings, gateImages }
 }
 

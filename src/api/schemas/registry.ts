@@ -29,6 +29,7 @@ export const ModelSchema = Type.Object({
   functionAlias: Type.String({ description: 'the Lambda alias that the deploy alias drives' }),
   deployAlias: Type.String({ description: 'the registry alias that drives Lambda; every other alias is registry-only' }),
   gateImages: Type.Array(S3LocationSchema),
+  prewarm: Type.Integer({ minimum: 0, description: 'concurrent warm-up invocations of the target version before a move routes Lambda; 0: none' }),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
   version: Type.Integer({ minimum: 1, description: '1 at registration, +1 per update; the ETag, and what an update\'s If-Match names' }),

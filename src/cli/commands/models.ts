@@ -4,6 +4,7 @@ import {
   booleanOption, defineCommand, ifMatchOption, positionals, printResult, stringListOption, stringOption, type CommandContext,
   type OptionSpec, type RawArguments,
 } from '../command.js'
+import { isPrewarm, MAX_PREWARM } from '../../contract/limits.js'
 import { UsageError } from '../errors.js'
 import { asRecord, recordsIn } from '../json-shape.js'
 import { formatFields, formatTable } from '../table.js'
@@ -45,6 +46,9 @@ const FIELD_OPTIONS = {
   'deploy-alias': { type: 'string', value: 'alias', description: 'the registry alias whose moves drive Lambda (default production)' },
   'gate-image': {
     type: 'string', multiple: true, value: 'bucket/key', description: 'an image each promotion first classifies; repeat for more',
+  },
+  prewarm: {
+    type: 'string', value: 'N', description: `warm-up invocations of the target version before a move routes Lambda (0 to ${MAX_PREWARM}, default 1)`,
   },
 } as const satisfies Record<string, OptionSpec>
 
@@ -146,7 +150,15 @@ function fieldValues (raw: RawArguments): UpdateModelBody {
   set('deployAlias', stringOption(raw, 'deploy-alias'))
   const gateImages = stringListOption(raw, 'gate-image')
   if (gateImages.length > 0) fields.gateImages = gateImages.map(parseGateImage)
+  const prewarm = stringOption(raw, 'prewarm')
+  if (prewarm !== undefined) fields.prewarm = parsePrewarm(prewarm)
   return fields
+}
+
+function parsePrewarm (text: string): number {
+  const count = /^[0-9]+$/.test(text) ? Number(text) : NaN
+  if (!isPrewarm(count)) throw new UsageError(`--prewarm must be a whole number from 0 to ${MAX_PREWARM}, not ${JSON.stringify(text)}`)
+  return count
 }
 
 function refuseFieldOptions (raw: RawArguments, action: string): void {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { MAX_FUNCTION_ALIAS_LENGTH, MAX_FUNCTION_NAME_LENGTH, MAX_GATE_IMAGES } from '../../../contract/limits.js'
+import { MAX_FUNCTION_ALIAS_LENGTH, MAX_FUNCTION_NAME_LENGTH, MAX_GATE_IMAGES, MAX_PREWARM } from '../../../contract/limits.js'
 import { BucketNameSchema, ObjectKeySchema } from '../../../contract/schemas.js'
 import { ifMatchNumber, sendETag } from '../../if-match.js'
 import { actorOf } from '../../plugins/app/auth.js'
@@ -17,6 +17,7 @@ const modelFields = {
   functionAlias: Type.String({ minLength: 1, maxLength: MAX_FUNCTION_ALIAS_LENGTH, description: 'Lambda alias name' }),
   deployAlias: AliasNameSchema,
   gateImages: Type.Array(S3LocationSchema, { maxItems: MAX_GATE_IMAGES }),
+  prewarm: Type.Integer({ minimum: 0, maximum: MAX_PREWARM, description: 'concurrent warm-up invocations of the target version before a move routes Lambda (default 1; 0: none)' }),
 }
 
 export const CreateModelBodySchema = Type.Object({
@@ -28,6 +29,7 @@ export const CreateModelBodySchema = Type.Object({
   functionAlias: Type.Optional(modelFields.functionAlias),
   deployAlias: Type.Optional(modelFields.deployAlias),
   gateImages: Type.Optional(modelFields.gateImages),
+  prewarm: Type.Optional(modelFields.prewarm),
 }, { additionalProperties: false })
 export type CreateModelBody = Static<typeof CreateModelBodySchema>
 
@@ -39,6 +41,7 @@ export const UpdateModelBodySchema = Type.Object({
   functionAlias: Type.Optional(modelFields.functionAlias),
   deployAlias: Type.Optional(modelFields.deployAlias),
   gateImages: Type.Optional(modelFields.gateImages),
+  prewarm: Type.Optional(modelFields.prewarm),
 }, { additionalProperties: false, minProperties: 1 })
 export type UpdateModelBody = Static<typeof UpdateModelBodySchema>
 
