@@ -1,7 +1,7 @@
 import type { RegistryContext } from './context.js'
 import { requireFunctionAliasOwner } from './function-alias-owners.js'
 import { releaseBeforeLastMove } from './history.js'
-import { deployTarget, republishingWithoutRelease, requireDeployer } from './lambda-sync.js'
+import { deployTarget, requireDeployer } from './lambda-sync.js'
 import type { Alias } from './model.js'
 import { getModel } from './models.js'
 import {
@@ -21,10 +21,11 @@ import { checkActor, checkCanaryWeight, checkMoveInput, checkName, type MoveInpu
 export async function promote (ctx: RegistryContext, model: string, alias: string, input: MoveInput & { release: number }, actor: string): Promise<Alias> {
   const move = await prepareMove(ctx, model, alias, input, actor)
   const release = await releaseNamedInBody(ctx, model, input.release, 'release')
-  // a version recorded before versions carried MODEL_RELEASE is published again; a rollback routes to it as it is
-  return await executeMove(republishingWithoutRelease(ctx, true), {
+  return await executeMove(ctx, {
     ...move,
     action: 'promote',
+    // a version recorded before versions carried MODEL_RELEASE is published again; a rollback routes to it as it is
+    republishWithoutRelease: true,
     create: true,
     releases: [release],
     plan: (claimed) => planPromote(claimed, release.number),
@@ -56,9 +57,10 @@ export async function startCanary (ctx: RegistryContext, model: string, alias: s
   const move = await prepareMove(ctx, model, alias, input, actor)
   checkCanaryWeight(input.weight)
   const candidate = await releaseNamedInBody(ctx, model, input.release, 'release')
-  return await executeMove(republishingWithoutRelease(ctx, true), {
+  return await executeMove(ctx, {
     ...move,
     action: 'canary-start',
+    republishWithoutRelease: true,
     releases: [candidate],
     plan: (claimed) => planCanaryStart(claimed, candidate.number, input.weight),
   })
@@ -67,7 +69,7 @@ export async function startCanary (ctx: RegistryContext, model: string, alias: s
 /** Makes the canary's release the whole alias. */
 export async function promoteCanary (ctx: RegistryContext, model: string, alias: string, input: MoveInput, actor: string): Promise<Alias> {
   const move = await prepareMove(ctx, model, alias, input, actor)
-  return await executeMove(republishingWithoutRelease(ctx, true), { ...move, action: 'canary-promote', plan: planCanaryPromote })
+  return await executeMove(ctx, { ...move, action: 'canary-promote', republishWithoutRelease: true, plan: planCanaryPromote })
 }
 
 /** Sends all of the alias's traffic back to its release. */

@@ -54,12 +54,6 @@ export interface RegistryContext {
   readonly reconcileIntervalMs: number
   /** the time every row is stamped with */
   readonly now: () => Date
-  /**
-   * How this call's publishes treat a recorded version that lacks MODEL_RELEASE (published before versions carried
-   * it): true publishes it again (promote, canary start and promote, predict), absent or false reuses it as it is
-   * (rollback, canary abort). Set per call with `republishingWithoutRelease` (lambda-sync.ts).
-   */
-  readonly republishWithoutRelease?: boolean | undefined
 }
 
 /** The context of a registry built from its options. */

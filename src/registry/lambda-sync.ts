@@ -24,25 +24,20 @@ export function requireDeployer (ctx: RegistryContext, model: Model): Deployer {
 }
 
 /**
- * `ctx` for one call whose publishes republish (true) or reuse as it is (false) a recorded version that lacks
- * MODEL_RELEASE: moves that bring a release forward republish it, moves that return to one route to it unchanged.
- */
-export function republishingWithoutRelease (ctx: RegistryContext, republish: boolean): RegistryContext {
-  return { ...ctx, republishWithoutRelease: republish }
-}
-
-/**
- * The published Lambda version of `release`: the recorded one when it still carries the pin, else a new one. When
- * `ctx.republishWithoutRelease`, a recorded version that lacks MODEL_RELEASE is published again, unless the deploy
+ * The published Lambda version of `release`: the recorded one when it still carries the pin, else a new one. With
+ * `republishWithoutRelease` (moves that bring a release forward, predict; not a rollback, which returns to a version
+ * as it is), a recorded version that lacks MODEL_RELEASE is published again, unless the deploy
  * alias serves it right now (as its release or its canary): a new version would leave the one Lambda routes to
  * without a record (its release unknown to reads and reconcile) and would start production's environments cold.
  */
-export async function publishRelease (ctx: RegistryContext, model: Model, target: DeployTarget, release: Release): Promise<string> {
+export async function publishRelease (
+  ctx: RegistryContext, model: Model, target: DeployTarget, release: Release, options: { republishWithoutRelease?: boolean | undefined } = {}
+): Promise<string> {
   const known = await ctx.db.selectFrom('deployments').select('function_version')
     .where('model', '=', model.name).where('release', '=', release.number).where('function_name', '=', target.functionName)
     .executeTakeFirst()
   const build = { model: model.name, release: release.number, pin: pinOf(model, release) }
-  const requireRelease = ctx.republishWithoutRelease === true && known !== undefined && !await deployAliasServes(ctx, model, release)
+  const requireRelease = options.republishWithoutRelease === true && known !== undefined && !await deployAliasServes(ctx, model, release)
   const published = await requireDeployer(ctx, model).publish(target, build, known?.function_version, { requireRelease })
   // a new version under a number read before means the function was created again: that earlier pin is not this one
   if (published.published) ctx.live.forgetVersion(target.functionName, published.functionVersion)

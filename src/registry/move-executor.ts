@@ -28,6 +28,11 @@ export interface MoveRequest {
   plan: (alias: ClaimedAlias) => MovePlan | Promise<MovePlan>
   /** releases the caller has read already (those named in the request): the move does not read them again */
   releases?: Release[] | undefined
+  /**
+   * true when the move brings a release forward (promote, canary start and promote): a recorded version of it that
+   * lacks MODEL_RELEASE (published before versions carried it) is published again; a rollback routes to it as it is
+   */
+  republishWithoutRelease?: boolean | undefined
 }
 
 /**
@@ -79,7 +84,7 @@ async function runClaimed (ctx: RegistryContext, request: MoveRequest, lock: Ali
   if (target !== null) {
     let failure: unknown
     try {
-      versions = await pushToLambda(ctx, model, target, planned, request.releases ?? [], lock, entry, lock.row.function_version)
+      versions = await pushToLambda(ctx, model, target, planned, request.releases ?? [], lock, entry, lock.row.function_version, request.republishWithoutRelease === true)
     } catch (error) {
       failure = error
       // Lambda failed mid-move, or the gate refused: what this process last read of the alias may no longer hold
@@ -164,7 +169,7 @@ function outcomeUnknown (ctx: RegistryContext, alias: string, why: string, cause
  */
 async function pushToLambda (
   ctx: RegistryContext, model: Model, target: DeployTarget, planned: MovePlan, known: Release[], lock: AliasLock, entry: HistoryDraft,
-  serving: string | null
+  serving: string | null, republishWithoutRelease: boolean
 ): Promise<ServedVersions> {
   const releases = new Map(known.map((release) => [release.number, release]))
   const releaseOf = async (number: number): Promise<Release> => {
@@ -174,8 +179,9 @@ async function pushToLambda (
   }
   const deployer = requireDeployer(ctx, model)
   const steps = deployStepsOf(planned, model.gateImages.length, model.prewarm)
-  const main = await publishRelease(ctx, model, target, await releaseOf(steps.publish.main))
-  const canary = steps.publish.canary === null ? null : await publishRelease(ctx, model, target, await releaseOf(steps.publish.canary))
+  const publish = { republishWithoutRelease }
+  const main = await publishRelease(ctx, model, target, await releaseOf(steps.publish.main), publish)
+  const canary = steps.publish.canary === null ? null : await publishRelease(ctx, model, target, await releaseOf(steps.publish.canary), publish)
   const versions = { main, canary }
   await ctx.locks.recordIntent(lock, { entry, state: planned.state, versions })
   const warmed = warmupVersionOf(steps, versions, serving)

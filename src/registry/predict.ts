@@ -5,7 +5,7 @@ import type { RegistryContext } from './context.js'
 import { DeployStepError } from './deployer.js'
 import { DeployFailedError, InvalidInputError, NotDeployedError, PredictionFailedError } from './errors.js'
 import { functionFailure, ownVersionInvokeEvent } from './function-event.js'
-import { publishRelease, republishingWithoutRelease, requireDeployer } from './lambda-sync.js'
+import { publishRelease, requireDeployer } from './lambda-sync.js'
 import type { Release } from './model.js'
 import { getModel } from './models.js'
 import { releaseNamedInBody } from './releases.js'
@@ -17,7 +17,7 @@ import { checkName, checkObject, checkTopK } from './validation.js'
  * has none, or when its recorded one predates MODEL_RELEASE and the deploy alias does not serve it): so nothing
  * moves, predicting the release the deploy alias serves shares production's environments, and any other release
  * never loads into them. Evaluations, when they come, invoke a release the same way (publishRelease with
- * `republishingWithoutRelease(ctx, true)`, then the version with no pin).
+ * `republishWithoutRelease`, then the version with no pin).
  */
 export async function predict (
   ctx: RegistryContext, model: string, input: { image: unknown, release?: number | undefined, alias?: string | undefined, topK?: number | undefined }
@@ -44,7 +44,7 @@ export async function predict (
   const target = { functionName: found.functionName, functionAlias: found.functionAlias }
   let result
   try {
-    const version = await publishRelease(republishingWithoutRelease(ctx, true), found, target, release)
+    const version = await publishRelease(ctx, found, target, release, { republishWithoutRelease: true })
     result = await deployer.invoke(target, ownVersionInvokeEvent(image, input.topK ?? DEFAULT_TOP_K), version)
   } catch (error) {
     if (error instanceof DeployStepError) throw new DeployFailedError(error.step, `Lambda failed at ${error.step}: ${error.message}`, { cause: error })
