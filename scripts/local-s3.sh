@@ -47,7 +47,7 @@ install() {
   step "installed"
 }
 
-status() { curl -fs -o /dev/null "http://127.0.0.1:$RGW_PORT/"; }
+status() { curl -fs -m 5 -o /dev/null "http://127.0.0.1:$RGW_PORT/"; }   # -m: a wedged gateway (a full memstore) must not hang the caller
 
 # The store a state dir holds, as its ceph.conf says (empty when there is none).
 store_of() { sed -n 's/^osd objectstore = //p' "$D/ceph.conf" 2>/dev/null || true; }
