@@ -94,6 +94,26 @@ t.test('an idle environment is reaped after the idle timeout and the next invoca
   t.not(next.body.environmentId, first.body.environmentId)
 })
 
+t.test('a function keeps at most maxIdleEnvironments idle environments and reclaims the longest idle first', async (t) => {
+  const { runtime, lambda } = await startTestRuntime(t, { functions: [echo()], maxIdleEnvironments: 2 })
+  const stopped: { environmentId: string, reason: string }[] = []
+  runtime.on('environment-stopped', (e) => stopped.push(e))
+  const started: string[] = []
+  runtime.on('environment-started', (e) => started.push(e.environmentId))
+  // three versions, each warmed once, as three promotions of fresh releases would leave them
+  for (let i = 0; i < 3; i++) {
+    const version = (await lambda.send(new PublishVersionCommand({ FunctionName: 'echo', Description: `v${i}` }))).Version!
+    await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'echo', Environment: { Variables: { GREETING: `g${i}` } } }))
+    await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 30, minDelay: 1 }, { FunctionName: 'echo' })
+    t.equal((await invoke(lambda, {}, version)).body.coldStart, true)
+  }
+  t.same(stopped, [{ functionName: 'echo', version: '1', environmentId: started[0], reason: 'reclaimed' }],
+    'the third idle environment reclaimed the first, the longest idle')
+  const alive = runtime.stats().versions.filter((v) => v.environmentsAlive > 0).map((v) => v.version)
+  t.same(alive.sort(), ['2', '3'])
+  t.equal((await invoke(lambda, {}, '3')).body.coldStart, false, 'the most recent stays warm')
+})
+
 t.test('closing the runtime kills every environment', async (t) => {
   const { runtime, lambda } = await startTestRuntime(t, { functions: [echo()] })
   const reasons: string[] = []

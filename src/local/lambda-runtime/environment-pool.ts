@@ -6,7 +6,11 @@ import { LATEST, type InvocationTarget } from './function-model.js'
 /**
  * The execution environments of every function version. An invocation takes an idle environment of its version
  * (warm) or starts a new one (cold); at most `maxConcurrency` invocations of one function run at once, beyond
- * which the caller is throttled (429) as Lambda does. An environment idle for `idleTimeoutMs` is reaped.
+ * which the caller is throttled (429) as Lambda does. An environment idle for `idleTimeoutMs` is reaped, and a
+ * function keeps at most `maxIdleEnvironments` idle ones: beyond that the longest idle is reclaimed at once, as
+ * Lambda reclaims environments at will. Without that cap every promotion of a fresh release (which warms a new
+ * version) would leave one more model-sized process behind for the idle timeout, and a run of promotions would
+ * exhaust the machine's memory.
  */
 
 /** Counters of one function version, for tests and benchmarks. */
@@ -29,6 +33,7 @@ export interface PoolOptions {
   region: string
   baseEnvironment: Record<string, string>
   idleTimeoutMs: number
+  maxIdleEnvironments: number
   initTimeoutMs: number
   logger: Logger
   onEvent: (event: PoolEvent) => void
@@ -92,8 +97,10 @@ export class EnvironmentPool {
       return
     }
     environment.state = 'idle'
+    environment.idleSince = performance.now()
     environment.idleTimer = setTimeout(() => { environment.stop('idle') }, this.options.idleTimeoutMs)
     environment.idleTimer.unref()
+    this.reclaimIdleBeyondCap(environment.functionName)
     this.signalCapacity()
   }
 
@@ -104,6 +111,15 @@ export class EnvironmentPool {
         environment.generation !== currentGeneration && environment.state === 'idle') {
         environment.stop('retired')
       }
+    }
+  }
+
+  private reclaimIdleBeyondCap (functionName: string): void {
+    const idle = [...this.environments]
+      .filter((e) => e.functionName === functionName && e.state === 'idle')
+      .sort((a, b) => a.idleSince - b.idleSince)
+    for (const environment of idle.slice(0, Math.max(0, idle.length - this.options.maxIdleEnvironments))) {
+      environment.stop('reclaimed')
     }
   }
 
@@ -132,7 +148,7 @@ export class EnvironmentPool {
 
   private onStopped (environment: ExecutionEnvironment, reason: StopReason): void {
     this.environments.delete(environment)
-    const level = reason === 'idle' || reason === 'close' || reason === 'retired' ? 'debug' : 'warn'
+    const level = reason === 'idle' || reason === 'reclaimed' || reason === 'close' || reason === 'retired' ? 'debug' : 'warn'
     this.options.logger[level]({ function: environment.functionName, version: environment.version, environmentId: environment.id, reason }, 'execution environment stopped')
     this.options.onEvent({ type: 'environment-stopped', detail: { functionName: environment.functionName, version: environment.version, environmentId: environment.id, reason } })
     this.signalCapacity()

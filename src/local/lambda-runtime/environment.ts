@@ -25,7 +25,8 @@ export type InvocationOutcome =
     maxRssKb: number | undefined
   }
 
-export type StopReason = 'idle' | 'timeout' | 'exit' | 'init-error' | 'retired' | 'close'
+/** reclaimed: stopped while idle because its function kept more idle environments than the runtime allows */
+export type StopReason = 'idle' | 'reclaimed' | 'timeout' | 'exit' | 'init-error' | 'retired' | 'close'
 
 export interface EnvironmentSpec {
   functionName: string
@@ -78,6 +79,8 @@ export class ExecutionEnvironment {
   state: 'starting' | 'idle' | 'busy' | 'stopped' = 'starting'
   initDurationMs: number | undefined
   idleTimer: NodeJS.Timeout | undefined
+  /** when it last went idle (performance.now()), to reclaim the longest idle first */
+  idleSince = 0
   private readonly child: ChildProcess
   private readonly logger: Logger
   private readonly exited: Promise<void>

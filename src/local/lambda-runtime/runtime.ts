@@ -31,6 +31,8 @@ export interface LambdaRuntimeOptions {
   seed?: number
   /** how long an idle execution environment lives (default 10 minutes) */
   idleTimeoutMs?: number
+  /** idle environments one function keeps at most; the longest idle beyond it is reclaimed (default 10) */
+  maxIdleEnvironments?: number
   /** limit of an environment's init phase, the bundle import (default 10 s, Lambda's limit) */
   initTimeoutMs?: number
   /** how long `LastUpdateStatus` stays `InProgress` after an update (default 1 s; AWS takes one to a few seconds) */
@@ -100,6 +102,7 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
       region: this.region,
       baseEnvironment: credentialVariables(options.credentials),
       idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000,
+      maxIdleEnvironments: options.maxIdleEnvironments ?? 10,
       initTimeoutMs: options.initTimeoutMs ?? 10_000,
       logger: this.logger,
       onEvent: (event) => {
