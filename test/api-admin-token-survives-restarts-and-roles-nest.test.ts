@@ -45,7 +45,7 @@ t.test('a request without a token, with a wrong one or with another scheme answe
   }
 })
 
-t.test('an admin mints a token of each role, returned once with its name and role', async (t) => {
+t.test('an admin mints a token of each role, returned once with its name and role, which whoami names', async (t) => {
   const { api } = await build(t)
   for (const role of ['viewer', 'promoter', 'admin']) {
     const res = await api('POST', '/v1/tokens', { body: { name: `ci-${role}`, role } })
@@ -53,7 +53,10 @@ t.test('an admin mints a token of each role, returned once with its name and rol
     t.equal(res.body.name, `ci-${role}`)
     t.equal(res.body.role, role)
     t.match(res.body.token, /^mp_/)
+    const whoami = await api('GET', '/v1/whoami', { token: res.body.token })
+    t.same([whoami.status, whoami.body], [200, { name: `ci-${role}`, role, expiresAt: null }])
   }
+  t.equal((await api('GET', '/v1/whoami', { token: 'mp_not-a-real-token' })).status, 401)
   const bad = await api('POST', '/v1/tokens', { body: { name: 'x', role: 'root' } })
   t.equal(bad.status, 400)
   t.equal(bad.body.error.code, 'invalid_input')

@@ -16,8 +16,26 @@ export const MintedTokenSchema = Type.Object({
   token: Type.String({ description: 'shown once: only its sha256 is stored' }),
 })
 
-/** API tokens: an admin mints tokens of any role. */
+export const WhoamiSchema = Type.Object({
+  name: Type.String(),
+  role: RoleSchema,
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+})
+
+/** API tokens: an admin mints tokens of any role; any token can ask who it is. */
 const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/whoami', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['tokens'],
+      summary: 'The calling token\'s name, role and expiry',
+      response: { 200: WhoamiSchema, ...errorResponses(401) },
+    },
+  }, async (request) => {
+    const actor = request.actor!
+    return { name: actor.name, role: actor.role, expiresAt: null }
+  })
+
   fastify.post('/tokens', {
     config: { role: 'admin' },
     schema: {
