@@ -16,9 +16,9 @@
  *
  *   npx tsx bench/promote.ts
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { ListVersionsByFunctionCommand, type LambdaClient } from '@aws-sdk/client-lambda'
 import { STACK_DEFAULTS } from '../src/local/stack.js'
+import { freshReleases } from './lib/fresh-release.js'
 import { startBenchStack } from './lib/local-stack.js'
 import { median, percentile, round } from './lib/stats.js'
 import { printWhenRunDirectly } from './lib/run-directly.js'
@@ -36,20 +36,7 @@ export default async function run (): Promise<Figures> {
     const { stack, lambda, api } = bench
     const model = `/v1/models/${stack.info.model.name}`
     const alias = `${model}/aliases/${stack.info.model.deployAlias}`
-    const releases = await Promise.all([1, 2].map(async (n) => await api('GET', `${model}/releases/${n}`) as { weightsVersionId: string, labelsVersionId: string }))
-    const labelsObject = await bench.s3.send(new GetObjectCommand({
-      Bucket: stack.info.buckets.models, Key: stack.info.model.labelsKey, VersionId: releases[0]!.labelsVersionId,
-    }))
-    const labels = await labelsObject.Body!.transformToByteArray()
-
-    /** A release no version was published for: weights 1 or 2 with a labels version uploaded just now. */
-    const freshRelease = async (i: number): Promise<number> => {
-      const uploaded = await api('PUT', `${model}/artifacts/labels`, labels) as { versionId: string }
-      const release = await api('POST', `${model}/releases`, {
-        weightsVersionId: releases[i % 2]!.weightsVersionId, labelsVersionId: uploaded.versionId, notes: `bench promote ${i}`,
-      }) as { number: number }
-      return release.number
-    }
+    const freshRelease = await freshReleases(bench)
     const timed = async (path: string, body: unknown): Promise<{ ms: number, moved: { release: number } }> => {
       const started = performance.now()
       const moved = await api('POST', path, body) as { release: number }
@@ -62,7 +49,7 @@ export default async function run (): Promise<Figures> {
     log(`${WARMUP} warm-up pairs, then ${PAIRS} measured pairs (promote a fresh release, roll it back)`)
     for (let i = 0; i < WARMUP + PAIRS; i++) {
       const previous = (await api('GET', alias) as { release: number }).release
-      const release = await freshRelease(i)
+      const release = await freshRelease(i % 2 === 0 ? 1 : 2, `bench promote ${i}`)
       const promoted = await timed(`${alias}/promote`, { release, reason: 'bench: promote' })
       const rolledBack = await timed(`${alias}/rollback`, { reason: 'bench: rollback' })
       if (promoted.moved.release !== release || rolledBack.moved.release !== previous) {

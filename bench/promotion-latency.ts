@@ -11,8 +11,8 @@
  *
  *   npx tsx bench/promotion-latency.ts
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { InvokeCommand } from '@aws-sdk/client-lambda'
+import { freshReleases } from './lib/fresh-release.js'
 import { startBenchStack } from './lib/local-stack.js'
 import { percentile, round } from './lib/stats.js'
 import { printWhenRunDirectly } from './lib/run-directly.js'
@@ -33,19 +33,7 @@ export default async function run (): Promise<Figures> {
     const model = `/v1/models/${stack.info.model.name}`
     const alias = `${model}/aliases/${stack.info.model.deployAlias}`
     const prewarm = (await api('GET', model) as { prewarm: number }).prewarm
-    const releases = await Promise.all([1, 2].map(async (n) => await api('GET', `${model}/releases/${n}`) as { weightsVersionId: string, labelsVersionId: string }))
-    const labelsObject = await bench.s3.send(new GetObjectCommand({
-      Bucket: stack.info.buckets.models, Key: stack.info.model.labelsKey, VersionId: releases[0]!.labelsVersionId,
-    }))
-    const labels = await labelsObject.Body!.transformToByteArray()
-    /** A release no version was published for: weights 1 or 2 with a labels version uploaded just now. */
-    const freshRelease = async (i: number): Promise<number> => {
-      const uploaded = await api('PUT', `${model}/artifacts/labels`, labels) as { versionId: string }
-      const release = await api('POST', `${model}/releases`, {
-        weightsVersionId: releases[(i + 1) % 2]!.weightsVersionId, labelsVersionId: uploaded.versionId, notes: `bench promotion latency ${i}`,
-      }) as { number: number }
-      return release.number
-    }
+    const freshRelease = await freshReleases(bench)
 
     const payload = Buffer.from(JSON.stringify({ image }))
     const invokeLive = async (): Promise<{ ms: number, coldStart: boolean }> => {
@@ -66,7 +54,7 @@ export default async function run (): Promise<Figures> {
     const windows: number[] = []
     let coldStarts = 0
     for (let i = 0; i < PROMOTIONS; i++) {
-      const release = await freshRelease(i)
+      const release = await freshRelease(i % 2 === 0 ? 2 : 1, `bench promotion latency ${i}`)
       let answered = false
       const promotion = api('POST', `${alias}/promote`, { release, reason: 'bench: promotion latency' })
         .finally(() => { answered = true })
