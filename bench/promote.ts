@@ -74,7 +74,8 @@ export default async function run (): Promise<Figures> {
       rollback_p99_ms: percentile(rollbacks, 99),
       rollback_over_promote_ratio: median(rollbacks) / median(promotes),
       promote_method: `${PAIRS} pairs through the admin API and the local runtime: promote a never-published release ` +
-        '(update configuration, wait, publish, move alias), then roll back (alias move only); the runtime holds ' +
+        '(update configuration, wait, publish, warm the new version with the model\'s prewarm invocations (a cold ' +
+        'ResNet-50 load), move alias), then roll back (alias move only); the runtime holds ' +
         `LastUpdateStatus InProgress ${STACK_DEFAULTS.lambdaUpdateMs} ms after each update (MODELPIN_LAMBDA_UPDATE_MS)`,
     }
   } finally {
