@@ -1,5 +1,13 @@
 # Two roles, each with exactly what it uses: no `*` action and no `*` resource (object and log-stream wildcards stay
-# inside one bucket, prefix or log group). Policies are data sources so they read as HCL and are checked by tests.
+# inside one bucket, prefix or log group), with one exception AWS imposes: cloudwatch:GetMetricData, which supports
+# no resource but `*` (the admin API reads Lambda's metrics for rollouts). Policies are data sources so they read as
+# HCL and are checked by tests.
+
+locals {
+  # The buckets evaluations read inputs from besides the input bucket (var.evaluation_input_buckets), as ARNs.
+  evaluation_bucket_arns = [for name in var.evaluation_input_buckets : "arn:${local.partition}:s3:::${name}"]
+  evaluation_object_arns = [for name in var.evaluation_input_buckets : "arn:${local.partition}:s3:::${name}/*"]
+}
 
 # ---------------------------------------------------------------------------------------------------------------
 # The function's role
@@ -35,11 +43,39 @@ data "aws_iam_policy_document" "function" {
     ]
   }
 
+  # Without s3:ListBucket, S3 answers a GetObject of a missing key or VersionId with AccessDenied, and the handler
+  # could not tell an unknown version (VersionNotFoundError, a bad pin) from a broken role. Listing is allowed for
+  # the two model keys only: S3 decides between 403 and 404 with the requested key as s3:prefix (as radosgw now
+  # mirrors: ceph/ceph pull request 68577), and ListObjectVersions on exactly those keys is all a listing may ask.
+  statement {
+    sid       = "ListModelKeyVersions"
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
+    resources = [aws_s3_bucket.model.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:prefix"
+      values   = [var.model_weights_key, var.model_labels_key]
+    }
+  }
+
   # Images (at the VersionId of the S3 record) and their metadata (an object may pin its own model).
   statement {
     sid       = "ReadInputImages"
     actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = ["${aws_s3_bucket.input.arn}/*"]
+  }
+
+  # Evaluations invoke the function on images in these buckets (direct events naming bucket, key and VersionId).
+  # No statement at all when there are none: a statement with no resource is not a valid policy.
+  dynamic "statement" {
+    for_each = length(var.evaluation_input_buckets) > 0 ? ["ReadEvaluationInputs"] : []
+
+    content {
+      sid       = statement.value
+      actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+      resources = local.evaluation_object_arns
+    }
   }
 
   # Predictions and error objects, under the output prefix only.
@@ -54,6 +90,13 @@ data "aws_iam_policy_document" "function" {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.function.arn}:log-stream:*"]
+  }
+
+  # Lambda sends the on-failure record of an asynchronous invocation with the function's role (failures.tf).
+  statement {
+    sid       = "SendFailedEvents"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failed_events.arn]
   }
 }
 
@@ -119,6 +162,34 @@ data "aws_iam_policy_document" "admin_api" {
       "lambda:InvokeFunction",
     ]
     resources = [aws_lambda_function.inference.arn, "${aws_lambda_function.inference.arn}:*"]
+  }
+
+  # Evaluations list the objects under a prefix of the bucket they read inputs from (and HeadBucket, to answer
+  # bucket_not_found): the input bucket, where the pipeline's real images land, and var.evaluation_input_buckets.
+  # The function reads the objects themselves; the admin API only lists.
+  statement {
+    sid       = "ListEvaluationInputs"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.input.arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.evaluation_input_buckets) > 0 ? ["ListOtherEvaluationInputs"] : []
+
+    content {
+      sid       = statement.value
+      actions   = ["s3:ListBucket"]
+      resources = local.evaluation_bucket_arns
+    }
+  }
+
+  # Rollouts judge each canary step by the function's Invocations, Errors and Duration per version. GetMetricData
+  # supports no resource-level permission, so `*` is the only resource it takes (the one exception to the rule at
+  # the top of this file); it reads metrics and nothing else.
+  statement {
+    sid       = "ReadFunctionMetrics"
+    actions   = ["cloudwatch:GetMetricData"]
+    resources = ["*"]
   }
 }
 

@@ -13,7 +13,8 @@ resource "aws_lambda_function" "inference" {
   role          = aws_iam_role.function.arn
 
   package_type = "Image"
-  image_uri    = local.image_uri
+  # By digest (the variable's validation insists), so the code a published version runs is one exact image.
+  image_uri = var.image_uri
   # The image installs onnxruntime-node's and sharp's prebuilt linux-x64 binaries.
   architectures = ["x86_64"]
 
@@ -37,6 +38,12 @@ resource "aws_lambda_function" "inference" {
   lifecycle {
     # modelpin rewrites the pins on every promotion; a routine apply must not put the first pin back.
     ignore_changes = [environment]
+
+    # image_uri may be empty only for the first step of the first apply (-target, before any image exists).
+    precondition {
+      condition     = var.image_uri != ""
+      error_message = "image_uri is empty: push the image and pass its digest, -var image_uri=<repository_url>@sha256:<digest> (infra/README.md, step 3)."
+    }
   }
 }
 

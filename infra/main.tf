@@ -18,9 +18,6 @@ locals {
   # One name for the function, its log group and its role, so each can be found from the others.
   function_name = "${var.prefix}-inference"
 
-  # The image: one pushed elsewhere (`image_uri`), or the tag pushed to this deployment's repository.
-  image_uri = var.image_uri != "" ? var.image_uri : "${aws_ecr_repository.function.repository_url}:${var.image_tag}"
-
   # The three buckets, for the settings that every one of them gets (public access block, encryption, ownership).
   bucket_ids = {
     input  = aws_s3_bucket.input.id

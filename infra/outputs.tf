@@ -61,8 +61,23 @@ output "ecr_repository_url" {
 }
 
 output "image_uri" {
-  description = "Image the function was created from."
-  value       = local.image_uri
+  description = "Image (by digest) the function was last updated with."
+  value       = var.image_uri
+}
+
+output "failed_events_queue_url" {
+  description = "SQS queue of the asynchronous invocations (S3 events) that failed after Lambda's retries: what the replay in README.md reads."
+  value       = aws_sqs_queue.failed_events.url
+}
+
+output "failed_events_queue_arn" {
+  description = "ARN of the failed-events queue."
+  value       = aws_sqs_queue.failed_events.arn
+}
+
+output "failed_events_alarm_name" {
+  description = "CloudWatch alarm that fires while the failed-events queue holds a message."
+  value       = aws_cloudwatch_metric_alarm.failed_events.alarm_name
 }
 
 output "admin_api_role_arn" {

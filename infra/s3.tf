@@ -1,5 +1,6 @@
 # The three buckets of the pipeline: images land in input, the function reads its model from model and writes
-# predictions to output. Names come from the prefix; none is ever public; all are encrypted at rest.
+# predictions to output. Names come from the prefix; none is ever public; all are encrypted at rest and refuse plain
+# HTTP.
 
 resource "aws_s3_bucket" "input" {
   bucket = "${var.prefix}-input"
@@ -128,4 +129,61 @@ resource "aws_s3_bucket_policy" "model" {
     aws_s3_bucket_lifecycle_configuration.model,
     aws_s3_bucket_public_access_block.all,
   ]
+}
+
+# The input and output buckets refuse plain HTTP too (the model bucket's policy above does the same), so no image
+# or prediction ever crosses the network unencrypted, whichever client or role asks.
+data "aws_iam_policy_document" "input_bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.input.arn, "${aws_s3_bucket.input.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "input" {
+  bucket = aws_s3_bucket.input.id
+  policy = data.aws_iam_policy_document.input_bucket.json
+
+  # S3 rejects a policy written while the public access block is being written.
+  depends_on = [aws_s3_bucket_public_access_block.all]
+}
+
+data "aws_iam_policy_document" "output_bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.output.arn, "${aws_s3_bucket.output.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "output" {
+  bucket = aws_s3_bucket.output.id
+  policy = data.aws_iam_policy_document.output_bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.all]
 }

@@ -31,25 +31,25 @@ variable "tags" {
 }
 
 variable "image_uri" {
-  description = "Full URI of the function image (registry/repository:tag or @sha256:digest) when it was pushed somewhere other than this deployment's ECR repository. Empty: use <repository_url>:<image_tag> from the repository created here (which then needs the two-step first apply in infra/README.md)."
+  description = "The function image by digest: <registry>/<repository>@sha256:<64 hex digits>, usually <ecr_repository_url>@<digest> as the deploy steps in infra/README.md resolve it after the push. A digest, never a tag: the code a published Lambda version runs is then one exact image. Empty only for the first, -target step of the first apply (the function's precondition refuses it otherwise)."
   type        = string
   default     = ""
 
   validation {
-    # Lambda runs images from ECR only.
-    condition     = var.image_uri == "" || can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+([:@].+)$", var.image_uri))
-    error_message = "image_uri must be empty or an ECR image URI such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag."
+    # Lambda runs images from ECR only; the digest is sha256 in lowercase hex.
+    condition     = var.image_uri == "" || can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$", var.image_uri))
+    error_message = "image_uri must be an ECR image by digest, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo@sha256:<64 hex digits> (not a :tag)."
   }
 }
 
-variable "image_tag" {
-  description = "Tag of the function image in this deployment's ECR repository (used when image_uri is empty). Lambda resolves it to a digest when the function is created or updated, so re-pushing the tag changes nothing until the next apply."
-  type        = string
-  default     = "latest"
+variable "ecr_images_kept" {
+  description = "How many images the ECR repository keeps (the newest; untagged ones expire after 7 days). A rollback moves the alias back to a published version, which needs its image: keep this above the number of images pushed over the span of releases you may roll back to."
+  type        = number
+  default     = 100
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
-    error_message = "image_tag must be a valid Docker tag (letters, digits, _, . and -, at most 128 characters)."
+    condition     = var.ecr_images_kept >= 10 && floor(var.ecr_images_kept) == var.ecr_images_kept
+    error_message = "ecr_images_kept must be a whole number, at least 10."
   }
 }
 
@@ -223,5 +223,27 @@ variable "model_bucket_break_glass_principal_arns" {
   validation {
     condition     = alltrue([for arn in var.model_bucket_break_glass_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role)/.+$", arn))])
     error_message = "model_bucket_break_glass_principal_arns must be IAM user or role ARNs."
+  }
+}
+
+variable "evaluation_input_buckets" {
+  description = "Buckets (names) that evaluations read inputs from besides the input bucket: the admin API role may list them (s3:ListBucket) and the function's role read their objects (s3:GetObject, s3:GetObjectVersion). Empty: evaluations read the input bucket only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.evaluation_input_buckets : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", name))])
+    error_message = "evaluation_input_buckets must be S3 bucket names (3 to 63 lowercase letters, digits, dots and hyphens; no ARN, no wildcard)."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs notified when the failed-events alarm fires and when it clears (for example an SNS topic that pages someone). Empty: the alarm shows in CloudWatch only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.alarm_actions : startswith(arn, "arn:")])
+    error_message = "alarm_actions must be ARNs (for example arn:aws:sns:us-east-1:123456789012:oncall)."
   }
 }

@@ -117,3 +117,24 @@ t.test('a bucket policy denies deleting versions or suspending versioning to all
   t.ok(resourcesOf(config, 'aws_s3_bucket_versioning').some(([name]) => refersTo(dependsOn, `aws_s3_bucket_versioning.${name}`)),
     'the policy depends on the versioning resource')
 })
+
+t.test('every bucket refuses plain HTTP: its policy denies any request without TLS', async (t) => {
+  const policies = await bucketsCoveredBy(config, 'aws_s3_bucket_policy')
+  for (const name of buckets) {
+    const policy = policies.get(name)
+    t.ok(policy, `${name} has a bucket policy`)
+    if (policy === undefined) continue
+    const statements = await policyStatements(config, policyDocumentName(policy.policy, `${name} bucket policy`))
+    const tlsOnly = statements.filter((s) => s.effect === 'Deny' && blocks(s.condition).some((c) =>
+      c.test === 'Bool' && c.variable === 'aws:SecureTransport' && JSON.stringify(c.values) === '["false"]'))
+    t.equal(tlsOnly.length, 1, `${name}: one Deny on aws:SecureTransport false`)
+    const statement = tlsOnly[0] ?? {}
+    t.same(stringList(statement.actions, 'actions'), ['s3:*'], `${name}: every action`)
+    t.ok(blocks(statement.principals).some((p) => p.type === '*' && JSON.stringify(p.identifiers) === '["*"]'), `${name}: everyone`)
+    const resources = stringList(statement.resources, 'resources')
+    t.ok(resources.includes(`\${aws_s3_bucket.${name}.arn}`), `${name}: the bucket`)
+    t.ok(resources.includes(`\${aws_s3_bucket.${name}.arn}/*`), `${name}: and its objects`)
+    // S3 refuses a bucket policy written while the public access block is being changed.
+    t.ok(refersTo(await references(policy.depends_on), 'aws_s3_bucket_public_access_block'), `${name}: after the public access block`)
+  }
+})

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import {
-  INFRA_DIR, deepReferences, isObject, loadTerraform, onlyResource, parseTerraformFile, references, refersTo,
+  INFRA_DIR, isObject, loadTerraform, onlyResource, parseTerraformFile, references, refersTo,
   resourcesOf, soleExpression,
 } from './helpers/hcl.js'
 
 const config = await loadTerraform()
 
 t.test('every .tf file in infra/ parses, split by concern', async (t) => {
-  for (const file of ['versions.tf', 'variables.tf', 's3.tf', 'ecr.tf', 'lambda.tf', 'iam.tf', 'events.tf', 'outputs.tf']) {
+  for (const file of ['versions.tf', 'variables.tf', 's3.tf', 'ecr.tf', 'lambda.tf', 'iam.tf', 'events.tf', 'failures.tf', 'outputs.tf']) {
     t.ok(config.files.includes(file), `infra/${file} exists`)
   }
   t.ok(Object.keys(config.resources).length > 0, 'resources were read')
@@ -75,7 +75,8 @@ t.test('every variable has a type and a description; every output a description'
 t.test('the variables that can be wrong in a harmful way are validated', async (t) => {
   // Each named variable must have a validation whose condition reads that variable.
   for (const name of ['prefix', 'memory_size', 'timeout', 'provisioned_concurrency', 'model_weights_sha256',
-    'model_labels_sha256', 'log_retention_days', 'admin_api_principal_arns', 'image_uri']) {
+    'model_labels_sha256', 'log_retention_days', 'admin_api_principal_arns', 'image_uri', 'ecr_images_kept',
+    'evaluation_input_buckets', 'alarm_actions']) {
     const variable = config.variables[name]
     t.ok(variable, `variable ${name} exists`)
     const conditions = (Array.isArray(variable?.validation) ? variable.validation : [])
@@ -127,11 +128,35 @@ t.test('the README documents the deployment with resource addresses and outputs 
   for (const variable of ['AWS_REGION', 'DATABASE_URL']) t.match(readme, new RegExp(`export ${variable}=`))
 })
 
-t.test('the function image is the image_uri variable, or the ECR repository when it is empty', async (t) => {
+t.test('the function image is the image_uri variable, by digest, and the README resolves it after the push', async (t) => {
   const [, fn] = onlyResource(config, 'aws_lambda_function')
-  const [repository] = onlyResource(config, 'aws_ecr_repository')
-  t.ok(soleExpression(fn.image_uri), 'image_uri is an expression')
-  const refs = await deepReferences(config, fn.image_uri)
-  t.ok(refersTo(refs, 'var.image_uri'), 'reads var.image_uri')
-  t.ok(refersTo(refs, `aws_ecr_repository.${repository}.repository_url`), 'falls back to the repository')
+  t.equal(soleExpression(fn.image_uri), 'var.image_uri')
+  const readme = await readFile(join(INFRA_DIR, 'README.md'), 'utf8')
+  // The push is followed by reading the pushed image's digest back from ECR, and the apply passes repository@digest.
+  t.match(readme, /docker push "\$REPO:\$TAG"/, 'pushes an immutable, per-commit tag')
+  t.match(readme, /TAG=\$\(git rev-parse/, 'the tag is the commit')
+  t.match(readme, /aws ecr describe-images [^\n]*--image-ids imageTag="\$TAG"[^\n]*imageDigest/, 'reads the digest of that tag from ECR')
+  t.match(readme, /IMAGE_URI="\$REPO@\$DIGEST"/, 'the image by digest')
+  t.match(readme, /-var "image_uri=\$IMAGE_URI"/, 'passed to the apply')
+  t.notMatch(readme, /:latest/, 'no :latest anywhere')
+})
+
+t.test('an example remote state backend with locking is in infra/ and the README says how to use it', async (t) => {
+  const example = await readFile(join(INFRA_DIR, 'backend.tf.example'), 'utf8')
+  const parsed = await parseTerraformFile('backend.tf.example', example)
+  const terraform = Array.isArray(parsed.terraform) ? parsed.terraform.filter(isObject) : []
+  const backend = terraform.map((block) => block.backend).find(isObject)
+  const s3 = isObject(backend) && Array.isArray(backend.s3) ? backend.s3.find(isObject) : undefined
+  t.ok(s3, 'a backend "s3" block')
+  t.type(s3?.bucket, 'string')
+  t.match(String(s3?.key), /\.tfstate$/)
+  t.equal(s3?.encrypt, true, 'state encrypted at rest')
+  t.ok(s3?.use_lockfile === true || typeof s3?.dynamodb_table === 'string', 'with locking (use_lockfile or a DynamoDB table)')
+  t.match(example, /dynamodb_table/, 'and says what to use on Terraform older than 1.10')
+  // It is an example: Terraform never reads it by accident, so `init` works without a state bucket.
+  t.notOk(config.files.some((file) => file.startsWith('backend')), 'no backend*.tf is loaded')
+
+  const readme = await readFile(join(INFRA_DIR, 'README.md'), 'utf8')
+  t.match(readme, /backend\.tf\.example/, 'the README names it')
+  t.match(readme, /-migrate-state/, 'and how to move local state into it')
 })

@@ -6,19 +6,22 @@
  * at init is faster than resolving hundreds of modules. Left external, loaded from node_modules:
  * - onnxruntime-node and sharp: native addons (.node files and shared libraries esbuild cannot bundle);
  * - pino: its transports start worker threads from files by path, which a bundle does not have.
- * Next to the bundle it writes package.json naming exactly these externals at the versions installed here (from
- * node_modules), which the Dockerfile installs for linux x64: the image gets the function's three runtime packages,
- * not the admin API's (better-sqlite3 alone would need a compiler in the image).
+ * Next to the bundle it writes package.json naming exactly these externals at the versions of the repository's
+ * package-lock.json, and package-lock.json cut down to them and what they need (runtime-lockfile.ts), which the
+ * Dockerfile installs with `npm ci --omit=dev` for linux x64: the image gets the function's three runtime packages at
+ * the locked versions and integrity hashes, not the admin API's (better-sqlite3 alone would need a compiler there).
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { build } from 'esbuild'
 import { REPOSITORY_ROOT } from './repository-root.js'
+import { pruneLockfile, type Lockfile } from './runtime-lockfile.js'
 
 export const DEFAULT_OUTFILE = resolve(REPOSITORY_ROOT, 'dist/lambda/index.mjs')
 export const EXTERNAL = ['onnxruntime-node', 'sharp', 'pino', 'pino-pretty']
 /** What the bundle imports at run time (pino-pretty is only ever loaded on a TTY, never in Lambda). */
-const RUNTIME_PACKAGES = ['onnxruntime-node', 'sharp', 'pino']
+export const RUNTIME_PACKAGES = ['onnxruntime-node', 'sharp', 'pino']
+const IMAGE_PACKAGE_NAME = 'modelpin-inference'
 
 export interface BuildLambdaOptions {
   /** default dist/lambda/index.mjs in the repository */
@@ -47,13 +50,11 @@ export async function buildLambda (options: BuildLambdaOptions = {}): Promise<{ 
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   })
   await rename(temporary, outfile)
-  const dependencies: Record<string, string> = {}
-  for (const name of RUNTIME_PACKAGES) {
-    const manifest = JSON.parse(await readFile(resolve(REPOSITORY_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }
-    dependencies[name] = manifest.version
-  }
-  const manifest = { name: 'modelpin-inference', private: true, description: 'Runtime packages of the bundled inference function', dependencies }
+  const repositoryLock = JSON.parse(await readFile(resolve(REPOSITORY_ROOT, 'package-lock.json'), 'utf8')) as Lockfile
+  const { lockfile, dependencies } = pruneLockfile(repositoryLock, IMAGE_PACKAGE_NAME, RUNTIME_PACKAGES)
+  const manifest = { name: IMAGE_PACKAGE_NAME, private: true, description: 'Runtime packages of the bundled inference function', dependencies }
   await writeFile(resolve(dirname(outfile), 'package.json'), JSON.stringify(manifest, null, 2) + '\n')
+  await writeFile(resolve(dirname(outfile), 'package-lock.json'), JSON.stringify(lockfile, null, 2) + '\n')
   const bytes = Object.values(result.metafile.outputs)[0]?.bytes ?? 0
   return { outfile, bytes }
 }
