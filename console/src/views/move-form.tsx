@@ -121,6 +121,8 @@ export function MoveForm ({ model, view, releases, move, onClose, onMoved }: Pro
         alert(`Someone else moved ${alias} after this page read it at revision ${view.revision}: ${state}. ` +
           `Nothing was changed; check the new state below and try again. (${error.message})`)
       } else {
+        // a failed or rejected move is in the history now: show it (the form stays open to fix the input)
+        await onMoved().catch(() => null)
         alert(`${TITLES[move.kind]} failed: ${describeFailure(error)}`)
       }
     } finally {
