@@ -3,6 +3,7 @@ import type {
   RollbackBody, Whoami,
 } from './contract.js'
 import type { Evaluation, EvaluationList, Rollout, RolloutList, StartRolloutBody } from './pending-contract.js'
+import { fillPath, ROUTES, type RouteName, type RouteParams } from './routes.js'
 
 /** An answer of the API with an error status: its status, and the code and message of its `{"error"}` body. */
 export class ApiFailure extends Error {
@@ -17,8 +18,6 @@ export class ApiFailure extends Error {
   }
 }
 
-type Method = 'GET' | 'POST' | 'DELETE'
-
 /** The API root: the console is served at <root>/ui/, so the API is one level up (works under a path prefix too). */
 const API_ROOT = new URL('../', window.location.href)
 
@@ -29,44 +28,47 @@ const API_ROOT = new URL('../', window.location.href)
 export class ConsoleApi {
   constructor (private readonly token: string) {}
 
-  whoami = async (): Promise<Whoami> => await this.call('GET', ['whoami'])
-  models = async (): Promise<ModelList> => await this.call('GET', ['models'])
-  releases = async (model: string): Promise<ReleaseList> => await this.call('GET', ['models', model, 'releases'])
-  aliases = async (model: string): Promise<AliasList> => await this.call('GET', ['models', model, 'aliases'])
-  alias = async (model: string, alias: string): Promise<AliasView> => await this.call('GET', ['models', model, 'aliases', alias])
-  history = async (model: string, alias: string): Promise<History> => await this.call('GET', ['models', model, 'aliases', alias, 'history'])
+  whoami = async (): Promise<Whoami> => await this.call('whoami', {})
+  models = async (): Promise<ModelList> => await this.call('models', {})
+  releases = async (model: string): Promise<ReleaseList> => await this.call('releases', { model })
+  aliases = async (model: string): Promise<AliasList> => await this.call('aliases', { model })
+  alias = async (model: string, alias: string): Promise<AliasView> => await this.call('alias', { model, alias })
+  history = async (model: string, alias: string): Promise<History> => await this.call('history', { model, alias })
 
   promote = async (model: string, alias: string, body: PromoteBody, revision: number): Promise<Alias> =>
-    await this.call('POST', ['models', model, 'aliases', alias, 'promote'], { body, revision })
+    await this.call('promote', { model, alias }, { body, revision })
 
   rollback = async (model: string, alias: string, body: RollbackBody, revision: number): Promise<Alias> =>
-    await this.call('POST', ['models', model, 'aliases', alias, 'rollback'], { body, revision })
+    await this.call('rollback', { model, alias }, { body, revision })
 
   startCanary = async (model: string, alias: string, body: CanaryBody, revision: number): Promise<Alias> =>
-    await this.call('POST', ['models', model, 'aliases', alias, 'canary'], { body, revision })
+    await this.call('startCanary', { model, alias }, { body, revision })
 
   promoteCanary = async (model: string, alias: string, body: CanaryStepBody, revision: number): Promise<Alias> =>
-    await this.call('POST', ['models', model, 'aliases', alias, 'canary', 'promote'], { body, revision })
+    await this.call('promoteCanary', { model, alias }, { body, revision })
 
   abortCanary = async (model: string, alias: string, body: CanaryStepBody, revision: number): Promise<Alias> =>
-    await this.call('DELETE', ['models', model, 'aliases', alias, 'canary'], { body, revision })
+    await this.call('abortCanary', { model, alias }, { body, revision })
 
-  evaluations = async (model: string): Promise<EvaluationList> => await this.call('GET', ['models', model, 'evaluations'])
-  evaluation = async (model: string, id: string): Promise<Evaluation> => await this.call('GET', ['models', model, 'evaluations', id])
-  rollouts = async (model: string, alias: string): Promise<RolloutList> => await this.call('GET', ['models', model, 'aliases', alias, 'rollouts'])
+  evaluations = async (model: string): Promise<EvaluationList> => await this.call('evaluations', { model })
+  evaluation = async (model: string, id: string): Promise<Evaluation> => await this.call('evaluation', { model, id })
+  rollouts = async (model: string, alias: string): Promise<RolloutList> => await this.call('rollouts', { model, alias })
 
   startRollout = async (model: string, alias: string, body: StartRolloutBody, revision: number): Promise<Rollout> =>
-    await this.call('POST', ['models', model, 'aliases', alias, 'rollouts'], { body, revision })
+    await this.call('startRollout', { model, alias }, { body, revision })
 
   cancelRollout = async (model: string, alias: string, id: string): Promise<Rollout> =>
-    await this.call('DELETE', ['models', model, 'aliases', alias, 'rollouts', id])
+    await this.call('cancelRollout', { model, alias, id })
 
-  private async call<T> (method: Method, path: string[], options: { body?: unknown, revision?: number } = {}): Promise<T> {
+  private async call<T, Name extends RouteName = RouteName> (
+    name: Name, params: RouteParams<(typeof ROUTES)[Name]['path']>, options: { body?: unknown, revision?: number } = {}
+  ): Promise<T> {
+    const { method } = ROUTES[name]
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.token}` }
     if (options.body !== undefined) headers['content-type'] = 'application/json'
     // the revision the page shows: a move of the alias since then is a 412, never a silent overwrite
     if (options.revision !== undefined) headers['if-match'] = `"${options.revision}"`
-    const url = new URL(`v1/${path.map(encodeURIComponent).join('/')}`, API_ROOT)
+    const url = new URL(fillPath(name, params), API_ROOT)
     let response: Response
     try {
       response = await fetch(url, {
