@@ -11,8 +11,8 @@ export default defineConfig({
   base: '/ui/',
   plugins: [preact({ prerender: { enabled: false } })],
   build: {
+    // scripts/build-console.mjs builds into a staging folder and moves the result here
     outDir: fileURLToPath(new URL('../dist/console', import.meta.url)),
-    emptyOutDir: true,
     // no inlined assets: a data: URL would need the policy to allow it
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },

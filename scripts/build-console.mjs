@@ -3,7 +3,7 @@
 // console and a changed source is never served from an old build.
 //
 // Usage: node scripts/build-console.mjs [--if-stale]
-import { readdir, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -12,10 +12,30 @@ export const CONSOLE_SOURCE = join(root, 'console')
 export const CONSOLE_OUTDIR = join(root, 'dist', 'console')
 const SELF = fileURLToPath(import.meta.url)
 
-/** Builds the console with Vite (console/vite.config.ts). */
+/**
+ * Builds the console with Vite into a staging folder, then moves it into dist/console: the hashed assets first, then
+ * index.html by a rename. A page or a test reading dist/console meanwhile (or a second build running at once, as
+ * parallel test files may start) always sees an index.html whose assets are there.
+ */
 export async function buildConsole ({ logLevel = 'warn' } = {}) {
   const { build } = await import('vite')
-  await build({ configFile: join(CONSOLE_SOURCE, 'vite.config.ts'), logLevel })
+  await mkdir(dirname(CONSOLE_OUTDIR), { recursive: true })
+  const staging = await mkdtemp(`${CONSOLE_OUTDIR}-build-`)
+  try {
+    await build({ configFile: join(CONSOLE_SOURCE, 'vite.config.ts'), logLevel, build: { outDir: staging, emptyOutDir: true } })
+    const assets = join(CONSOLE_OUTDIR, 'assets')
+    await mkdir(assets, { recursive: true })
+    const built = await readdir(join(staging, 'assets'))
+    for (const file of built) await rename(join(staging, 'assets', file), join(assets, file))
+    await rename(join(staging, 'index.html'), join(CONSOLE_OUTDIR, 'index.html'))
+    // what an earlier build left: its names are hashes of other contents, so no current page refers to them
+    const html = await readFile(join(CONSOLE_OUTDIR, 'index.html'), 'utf8')
+    for (const file of await readdir(assets)) {
+      if (!html.includes(`assets/${file}`) && !built.includes(file)) await rm(join(assets, file), { force: true })
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true })
+  }
   return { outdir: CONSOLE_OUTDIR }
 }
 
