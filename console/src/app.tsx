@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiFailure, ConsoleApi } from './api.js'
 import type { Whoami } from './contract.js'
 import { describeFailure, SessionContext, type Session } from './context.js'
+import { formatTime } from './format.js'
 import { hrefOf, useRoute } from './route.js'
 import { storedToken, storeToken } from './session.js'
 import { AliasPage } from './views/alias.js'
@@ -64,7 +65,9 @@ export function App () {
         <a class='brand' href={hrefOf({ view: 'models' })}>modelpin</a>
         {me !== null && (
           <div class='who'>
-            <span>Signed in as <strong>{me.name}</strong> ({me.role})</span>
+            <span>
+              Signed in as <strong>{me.name}</strong> ({me.role}){me.expiresAt === null ? '' : `, token expires ${formatTime(me.expiresAt)}`}
+            </span>
             <button type='button' onClick={signOut}>Sign out</button>
           </div>
         )}

@@ -45,8 +45,8 @@ export async function openConsole (t: Teardown, browser: Browser, apiUrl: string
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   t.teardown(() => context.close())
   const page = await context.newPage()
-  // a failing expectation shows its answer in seconds, not after the 30 s default
-  page.setDefaultTimeout(15_000)
+  // a limit on waiting for a state (a move through the local runtime takes a second or two), never a timed assertion
+  page.setDefaultTimeout(30_000)
   const errors: string[] = []
   const requests: string[] = []
   page.on('console', (message) => {

@@ -11,9 +11,11 @@ export function EvaluationPage ({ model, id }: { model: string, id: string }) {
   return (
     <section>
       <Crumbs trail={[{ label: 'Models', route: { view: 'models' } }, { label: model, route: { view: 'model', model } }]} />
+      <h1 tabIndex={-1}>
+        {evaluation.state === 'done' ? `Evaluation of release ${evaluation.value.candidate} against release ${evaluation.value.baseline}` : 'Evaluation'}
+      </h1>
       <Show loaded={evaluation} what='the evaluation'>{(e) => (
         <>
-          <h1 tabIndex={-1}>Evaluation of release {e.candidate} against release {e.baseline}</h1>
           <dl class='facts'>
             <dt>Status</dt><dd>{e.status}{e.failure !== null && <span class='error-text'>: {e.failure}</span>}</dd>
             <dt>Started</dt><dd>{formatTime(e.startedAt)} by {e.actor}</dd>
