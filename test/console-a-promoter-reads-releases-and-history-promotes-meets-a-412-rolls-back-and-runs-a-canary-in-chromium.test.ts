@@ -43,12 +43,20 @@ t.test('in headless Chromium a promoter signs in, reads releases and history, pr
   const start = succeeded(await api.get(aliasPath), 'reading the alias')
   t.match(await serving.innerText(), new RegExp(`Revision\\s+${start.revision as number}`), 'the page shows the revision it will send as If-Match')
 
+  // a form closes with Escape
+  await page.getByRole('button', { name: 'Roll back' }).click()
+  await page.getByLabel('Reason').waitFor()
+  await page.keyboard.press('Escape')
+  await page.getByLabel('Reason').waitFor({ state: 'detached' })
+
   // promote with a reason: the history's newest row is the move
   await page.getByRole('button', { name: 'Promote', exact: true }).click()
   await page.getByLabel('Release').fill('2')
   await page.getByLabel('Reason').fill('release 2 from the console')
   await page.getByRole('button', { name: 'Confirm' }).click()
   await status.filter({ hasText: `Promoted ${alias} to release 2 (revision ${start.revision + 1 as number})` }).waitFor()
+  t.ok(await page.getByRole('button', { name: 'Promote', exact: true }).evaluate((element) => element === document.activeElement),
+    'the focus goes back to the actions once the form closes')
   const newest = history.getByRole('row').nth(1)
   await newest.filter({ hasText: 'release 2 from the console' }).waitFor()
   t.same((await newest.getByRole('cell').allInnerTexts()).slice(1, 6), ['console-promoter', 'promote', '1', '2', '✓ succeeded'],

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks'
+import { useRef, useState } from 'preact/hooks'
 import type { AliasView, HistoryEntry } from '../contract.js'
 import { optional, useLoad, useSession } from '../context.js'
 import { formatTime, percent, release, shortSha } from '../format.js'
@@ -16,6 +16,12 @@ export function AliasPage ({ model, alias }: { model: string, alias: string }) {
   const [rollouts, reloadRollouts] = useLoad(async () => await optional(async () => await api.rollouts(model, alias)), [api, model, alias])
   const [move, setMove] = useState<Move | null>(null)
   const mayMove = roleAllows(me.role, 'promoter')
+  const actions = useRef<HTMLDivElement>(null)
+  // a closed form takes the focus with it: give it back to the actions, so the keyboard does not land on the page's top
+  const closeForm = (): void => {
+    setMove(null)
+    window.requestAnimationFrame(() => actions.current?.querySelector('button')?.focus())
+  }
 
   const reload = async (): Promise<AliasView> => {
     const [now] = await Promise.all([api.alias(model, alias), reloadView(), reloadHistory(), reloadRollouts()])
@@ -39,7 +45,7 @@ export function AliasPage ({ model, alias }: { model: string, alias: string }) {
           {mayMove && (
             <section aria-labelledby='actions-heading'>
               <h2 id='actions-heading'>Actions</h2>
-              <div class='actions'>
+              <div class='actions' ref={actions}>
                 <button type='button' onClick={() => setMove({ kind: 'promote' })}>Promote</button>
                 <button type='button' onClick={() => setMove({ kind: 'rollback' })}>Roll back</button>
                 {v.canary === null
@@ -56,7 +62,7 @@ export function AliasPage ({ model, alias }: { model: string, alias: string }) {
               {move !== null && releases.state === 'done' && (
                 <MoveForm
                   model={model} view={v} releases={releases.value.releases} move={move}
-                  onClose={() => setMove(null)} onMoved={reload}
+                  onClose={closeForm} onMoved={reload}
                 />
               )}
             </section>
