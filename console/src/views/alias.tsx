@@ -1,4 +1,4 @@
-import { useRef, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { AliasView, HistoryEntry } from '../contract.js'
 import { optional, useLoad, useSession } from '../context.js'
 import { formatTime, percent, release, shortSha } from '../format.js'
@@ -7,6 +7,9 @@ import { roleAllows } from '../session.js'
 import { Crumbs, Show, Unavailable } from './common.js'
 import { MoveForm, type Move } from './move-form.js'
 import { RolloutChart } from './rollout-chart.js'
+
+/** How often the alias view reads a running rollout again (its steps last seconds to hours). */
+const ROLLOUT_REFRESH_MS = 5000
 
 export function AliasPage ({ model, alias }: { model: string, alias: string }) {
   const { api, me } = useSession()
@@ -32,6 +35,15 @@ export function AliasPage ({ model, alias }: { model: string, alias: string }) {
   const running = rollouts.state === 'done' && rollouts.value !== 'unavailable'
     ? rollouts.value.rollouts.find((r) => r.status === 'running')
     : undefined
+
+  // a running rollout moves on its own: follow it (no refresh while a form is open, so nothing changes under the user)
+  const following = running !== undefined && move === null
+  useEffect(() => {
+    if (!following) return
+    const timer = window.setInterval(() => { reload().catch(() => {}) }, ROLLOUT_REFRESH_MS)
+    return () => window.clearInterval(timer)
+  // `reload` reads only what the page's address fixes (model, alias, the session): the first one serves throughout
+  }, [following])
 
   return (
     <section>
