@@ -8,8 +8,10 @@ if ! bash scripts/local-s3.sh status 2>/dev/null; then
   bash scripts/local-s3.sh start
 fi
 bash scripts/ensure-postgres.sh
-echo "[test] typecheck"; node_modules/.bin/tsc -p tsconfig.json --noEmit
+echo "[test] typecheck"; node_modules/.bin/tsc -p tsconfig.json --noEmit && node_modules/.bin/tsc -p console/tsconfig.json
 echo "[test] lint"; node_modules/.bin/eslint .
+# the browser tests drive the built console: build it when missing or older than its sources
+node scripts/build-console.mjs --if-stale
 echo "[test] tap"
 # terse: failures in full, passes as counts (every result is kept in .tap/test-results)
 log=$(mktemp)

@@ -56,7 +56,7 @@ t.test('/docs/json is an OpenAPI document listing every route with its bearer sc
     ['post', '/v1/models'], ['get', '/v1/models'], ['get', '/v1/models/{model}'], ['patch', '/v1/models/{model}'],
     ['get', '/v1/models/{model}/artifacts/{kind}/versions'], ['put', '/v1/models/{model}/artifacts/{kind}'],
     ['post', '/v1/models/{model}/releases'], ['get', '/v1/models/{model}/releases'], ['get', '/v1/models/{model}/releases/{number}'],
-    ['get', '/v1/models/{model}/aliases/{alias}'], ['post', '/v1/models/{model}/aliases/{alias}/promote'],
+    ['get', '/v1/models/{model}/aliases'], ['get', '/v1/models/{model}/aliases/{alias}'], ['post', '/v1/models/{model}/aliases/{alias}/promote'],
     ['post', '/v1/models/{model}/aliases/{alias}/rollback'], ['post', '/v1/models/{model}/aliases/{alias}/canary'],
     ['post', '/v1/models/{model}/aliases/{alias}/canary/promote'], ['delete', '/v1/models/{model}/aliases/{alias}/canary'],
     ['get', '/v1/models/{model}/aliases/{alias}/history'], ['post', '/v1/models/{model}/predict'], ['post', '/v1/tokens'],

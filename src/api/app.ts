@@ -24,6 +24,7 @@ import artifactRoutes from './routes/artifacts/index.js'
 import releaseRoutes from './routes/releases/index.js'
 import aliasRoutes from './routes/aliases/index.js'
 import predictRoutes from './routes/predict/index.js'
+import uiRoutes from './routes/ui/index.js'
 
 export interface AppOptions {
   config: ApiConfig
@@ -58,6 +59,7 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
 
   await fastify.register(healthRoutes)
   await fastify.register(metricsRoutes)
+  await fastify.register(uiRoutes)
   await fastify.register(async function v1 (api) {
     await api.register(modelRoutes)
     await api.register(artifactRoutes)

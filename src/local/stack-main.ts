@@ -72,6 +72,7 @@ async function main (): Promise<void> {
   const m = info.model.name
   console.log(`modelpin ready
   admin API     ${info.endpoints.api}   (OpenAPI: ${info.endpoints.api}/docs)
+  web console   ${info.endpoints.api}/ui/   (sign in with the admin token below)
   Lambda API    ${info.endpoints.lambda}   function ${info.function.name}, alias ${info.function.alias}
   S3 (radosgw)  ${info.endpoints.s3}   keys ${info.credentials.accessKeyId} / ${info.credentials.secretAccessKey}
   buckets       input ${info.buckets.input}, models ${info.buckets.models}, output ${info.buckets.output}

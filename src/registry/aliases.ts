@@ -2,7 +2,7 @@ import type { AliasRow } from './alias-locks.js'
 import type { RegistryContext } from './context.js'
 import { AliasNotFoundError, messageOf } from './errors.js'
 import { deployTarget, readLive } from './lambda-sync.js'
-import type { Alias, AliasView } from './model.js'
+import type { Alias, AliasView, Model } from './model.js'
 import { getModel } from './models.js'
 import { sameServing } from './move-plan.js'
 import { toAlias, toClaimedAlias } from './rows.js'
@@ -23,9 +23,20 @@ export async function listAliases (ctx: RegistryContext, model: string): Promise
 export async function getAlias (ctx: RegistryContext, model: string, alias: string): Promise<AliasView> {
   const found = await getModel(ctx, model)
   checkName('alias', alias)
-  const row = await servingAlias(ctx, model, alias)
+  return await viewOf(ctx, found, await servingAlias(ctx, model, alias))
+}
+
+/** Every alias of `model` that serves a release, by name, each as `getAlias` reads it (`live` for the deploy alias). */
+export async function listAliasViews (ctx: RegistryContext, model: string): Promise<AliasView[]> {
+  const found = await getModel(ctx, model)
+  const rows = await ctx.db.selectFrom('aliases').selectAll().where('model', '=', model)
+    .where('release', 'is not', null).orderBy('name').execute()
+  return await Promise.all(rows.map(async (row) => await viewOf(ctx, found, row)))
+}
+
+async function viewOf (ctx: RegistryContext, found: Model, row: AliasRow): Promise<AliasView> {
   const view: AliasView = { ...toAlias(row), live: null, drift: false }
-  const target = deployTarget(found, alias)
+  const target = deployTarget(found, row.name)
   if (target === null || ctx.deployer === undefined) return view
   try {
     const live = await readLive(ctx, found, target, { revision: row.revision })

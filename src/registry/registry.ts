@@ -95,6 +95,11 @@ export class Registry {
     return await aliases.listAliases(this.#ctx, model)
   }
 
+  /** Every alias of `model` that serves a release, by name, each read as `getAlias` reads it. */
+  async listAliasViews (model: string): Promise<AliasView[]> {
+    return await aliases.listAliasViews(this.#ctx, model)
+  }
+
   /** One alias; for the deploy alias also what Lambda serves and whether it drifted. Reading changes nothing. */
   async getAlias (model: string, alias: string): Promise<AliasView> {
     return await aliases.getAlias(this.#ctx, model, alias)

@@ -8,7 +8,7 @@ import type { Alias } from '../../../registry/model.js'
 import { ifMatchNumber, sendETag } from '../../if-match.js'
 import { actorOf } from '../../plugins/app/auth.js'
 import { errorResponses, ReleaseNumberSchema, TimestampSchema } from '../../schemas/common.js'
-import { AliasParamsSchema, HistoryEntrySchema, PinSchema } from '../../schemas/registry.js'
+import { AliasParamsSchema, HistoryEntrySchema, ModelParamsSchema, PinSchema } from '../../schemas/registry.js'
 
 const CanarySchema = Type.Union([
   Type.Object({ release: Type.Integer(), weight: Type.Number({ description: 'share of invocations, 0 to 1' }) }),
@@ -64,6 +64,7 @@ export const CanaryStepBodySchema = Type.Union([
 export const HistoryQuerySchema = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT, description: `default ${DEFAULT_HISTORY_LIMIT}` })),
 }, { additionalProperties: false })
+export const AliasListSchema = Type.Object({ aliases: Type.Array(AliasViewSchema, { description: 'by name; each as the single alias read, `live` included' }) })
 export const HistorySchema = Type.Object({ history: Type.Array(HistoryEntrySchema, { description: 'newest first' }) })
 
 export const IfMatchHeadersSchema = Type.Object({
@@ -79,6 +80,16 @@ const MOVE_ERRORS = errorResponses(400, 401, 403, 404, 409, 412, 422, 502)
 
 /** Reading an alias, moving it (promote, rollback, canary steps) and its history. */
 const aliasRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/models/:model/aliases', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['aliases'],
+      summary: 'Every alias of a model that serves a release, each as the alias read shows it (live and drift included)',
+      params: ModelParamsSchema,
+      response: { 200: AliasListSchema, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => ({ aliases: await fastify.registry.listAliasViews(request.params.model) }))
+
   fastify.get('/models/:model/aliases/:alias', {
     config: { role: 'viewer' },
     schema: {
