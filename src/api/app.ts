@@ -24,6 +24,7 @@ import artifactRoutes from './routes/artifacts/index.js'
 import releaseRoutes from './routes/releases/index.js'
 import aliasRoutes from './routes/aliases/index.js'
 import predictRoutes from './routes/predict/index.js'
+import evaluationRoutes from './routes/evaluations/index.js'
 
 export interface AppOptions {
   config: ApiConfig
@@ -64,6 +65,7 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
     await api.register(releaseRoutes)
     await api.register(aliasRoutes)
     await api.register(predictRoutes)
+    await api.register(evaluationRoutes)
     await api.register(tokenRoutes)
   }, { prefix: '/v1' })
 }
