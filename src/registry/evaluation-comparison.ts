@@ -65,7 +65,7 @@ export function compareAnswers (inputs: readonly InputAnswers[]): EvaluationFigu
     changes.set(key, change)
   }
   return {
-    agreement: both === 0 ? null : { top1: sameTop1 / both, top5Overlap: overlap / both },
+    agreement: both === 0 ? null : { top1: share(sameTop1 / both), top5Overlap: share(overlap / both) },
     errors,
     latencyMs: { candidate: latencyOf(warm.candidate), baseline: latencyOf(warm.baseline) },
     changes: [...changes.values()]
@@ -80,6 +80,11 @@ export function latencyOf (ms: readonly number[]): LatencySummary | null {
   const sorted = [...ms].sort((a, b) => a - b)
   const rank = (p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!
   return { p50: rank(0.5), p95: rank(0.95) }
+}
+
+/** A share rounded to 6 decimals, so that 4 of 5 reads 0.8 and not 0.7999999999999999. */
+function share (value: number): number {
+  return Math.round(value * 1e6) / 1e6
 }
 
 function compareText (a: string, b: string): number {
