@@ -1,5 +1,7 @@
+import { join } from 'node:path'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
+import { openDatabase } from '../src/registry/db.js'
 import { startMoveWorld, waitFor } from './helpers/move-world.js'
 import { testS3Client } from './helpers/s3.js'
 
@@ -70,3 +72,34 @@ for (const database of ['sqlite', 'postgres'] as const) {
     t.match(logged, { evaluation: created.body.id, status: 'succeeded', inputs: INPUTS, completed: INPUTS, agreement: { top1: 0 } }, 'its figures are logged')
   })
 }
+
+t.test('sqlite: SIGTERM cuts the invocation in flight, gives the lease back with the answers so far, and the restart finishes it', async (t) => {
+  const world = await startMoveWorld(t, { database: 'sqlite', handler: 'answers-by-release.mjs', env: { MODELPIN_EVALUATION_CONCURRENCY: '1' } })
+  const first = await world.startApi()
+  await world.registerModel(first.api, 2)
+  t.equal((await first.api.post('/v1/models/m/aliases/production/promote', { release: 1 })).status, 200)
+  const s3 = testS3Client()
+  t.teardown(() => { s3.destroy() })
+  for (let i = 0; i < 3; i++) await s3.send(new PutObjectCommand({ Bucket: world.bucket, Key: `inputs/${i}.jpg`, Body: `image ${i}` }))
+  first.proxy.add({ method: 'POST', path: INVOCATIONS, action: { kind: 'forward' }, times: 2 })
+  const held = first.proxy.add({ method: 'POST', path: INVOCATIONS, action: { kind: 'forward' }, until: new Promise(() => {}) })
+  const created = (await first.api.post('/v1/models/m/evaluations', { candidate: 2, inputs: { bucket: world.bucket, prefix: 'inputs/' } })).body
+  await held.matched()
+  first.process.kill('SIGTERM')
+  t.match(await first.process.exited, { code: 0 }, 'the process stops cleanly, not held by the invocation in flight')
+
+  const database = await openDatabase(`sqlite:${join(first.process.dataDir, 'registry.db')}`)
+  const row = await database.db.selectFrom('evaluations').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow()
+  const answered = await database.db.selectFrom('evaluation_inputs').select(['baseline_answer', 'candidate_answer']).where('evaluation', '=', created.id).execute()
+  await database.close()
+  t.match(row, { status: 'running', lease_token: null, lease_owner: null }, 'still running, its lease given back')
+  t.equal(answered.flatMap((a) => [a.baseline_answer, a.candidate_answer]).filter((a) => a !== null).length, 2, 'the two answers so far are kept')
+
+  const again = await world.startApi({ dataDir: first.process.dataDir })
+  const finished = await waitFor(async () => {
+    const read = (await again.api.get(`/v1/models/m/evaluations/${created.id as string}`)).body
+    return read.status === 'running' ? undefined : read
+  })
+  t.match(finished, { status: 'succeeded', completed: 3 })
+  t.equal(again.proxy.count('POST', INVOCATIONS), 4, 'the restart invoked the four missing answers only')
+})
