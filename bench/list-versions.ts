@@ -57,6 +57,8 @@ export default async function run (): Promise<Figures> {
       lockTtlSeconds: 30,
       reconcileSeconds: 60,
       liveCacheMs: 2000,
+      evaluationConcurrency: 4,
+      evaluationInvokeTimeoutMs: 60_000,
     }, { s3Credentials: credentials })
     try {
       const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()

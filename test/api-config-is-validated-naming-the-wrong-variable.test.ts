@@ -18,6 +18,8 @@ t.test('with an empty environment every setting has its documented default', asy
     lockTtlSeconds: 30,
     reconcileSeconds: 60,
     liveCacheMs: 2000,
+    evaluationConcurrency: 4,
+    evaluationInvokeTimeoutMs: 60000,
   })
 })
 
@@ -36,8 +38,12 @@ t.test('each variable sets its field', async (t) => {
     MODELPIN_LOCK_TTL_SECONDS: '5',
     MODELPIN_RECONCILE_SECONDS: '2',
     MODELPIN_LIVE_CACHE_MS: '0',
+    MODELPIN_EVALUATION_CONCURRENCY: '8',
+    MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS: '5000',
   })
   t.match(config, {
+    evaluationConcurrency: 8,
+    evaluationInvokeTimeoutMs: 5000,
     lockTtlSeconds: 5,
     reconcileSeconds: 2,
     liveCacheMs: 0,
@@ -60,6 +66,8 @@ t.test('a wrong value is refused with a message naming its variable', async (t) 
     [{ MODELPIN_LOCK_TTL_SECONDS: '0' }, /^MODELPIN_LOCK_TTL_SECONDS must be a whole number of seconds/],
     [{ MODELPIN_RECONCILE_SECONDS: '1.5' }, /^MODELPIN_RECONCILE_SECONDS must be a whole number of seconds/],
     [{ MODELPIN_LIVE_CACHE_MS: '-1' }, /^MODELPIN_LIVE_CACHE_MS must be a whole number of milliseconds/],
+    [{ MODELPIN_EVALUATION_CONCURRENCY: '0' }, /^MODELPIN_EVALUATION_CONCURRENCY must be a whole number from 1 to 64/],
+    [{ MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS: '10' }, /^MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS must be a whole number from 100/],
     [{ MODELPIN_API_PORT: '70000' }, /^MODELPIN_API_PORT/],
     [{ DATABASE_URL: 'mysql://x:pw@y/z' }, /^DATABASE_URL must be .*mysql:\/\/x:\*\*\*@y\/z/],
     [{ MODELPIN_ADMIN_TOKEN: 'short' }, /^MODELPIN_ADMIN_TOKEN must be at least 16/],

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
 import * as errors from '../src/registry/errors.js'
 import { ERROR_CODES, type ErrorCode } from '../src/api/errors.js'
@@ -9,6 +10,7 @@ import { isValidName } from '../src/registry/registry.js'
 import { build, type ApiAnswer } from './helpers/app.js'
 import { startFaultProxy } from './helpers/fault-proxy.js'
 import { handlerPath, lambdaClient, startTestRuntime, waitForRuntimeEvent } from './helpers/lambda-runtime.js'
+import { waitFor } from './helpers/move-world.js'
 
 /** The README's error table: code -> status. */
 async function readmeErrorTable (): Promise<Record<string, number>> {
@@ -22,7 +24,7 @@ t.test('every error code is answered by a real request with its status, and the 
   // move that made it) running until the function's 3 s timeout. They refuse warm-ups too: only `unwarmable`'s model
   // warms up (and fails); the others have `prewarm` 0.
   const refuser = { bundlePath: handlerPath('refuses-every-image.mjs'), handler: 'index.handler', environment: {}, timeoutSeconds: 3 }
-  const { runtime } = await startTestRuntime(t, { functions: ['refuser', 'gated', 'holder', 'unsure', 'unwarmable'].map((name) => ({ name, ...refuser })) })
+  const { runtime } = await startTestRuntime(t, { functions: ['refuser', 'gated', 'holder', 'unsure', 'unwarmable', 'policed'].map((name) => ({ name, ...refuser })) })
   // every Lambda call through a fault proxy; only function `unsure`'s get faults (for outcome_unknown)
   const proxy = await startFaultProxy(t, runtime.url)
   const lambda = lambdaClient(proxy.url)
@@ -42,6 +44,18 @@ t.test('every error code is answered by a real request with its status, and the 
   await app.modelWithReleases('unsure', 1, { functionName: 'unsure', ...cold })
   await app.modelWithReleases('unwarmable', 1, { functionName: 'unwarmable' })
   t.equal((await app.createModel('lost', { bucket: 'no-such-bucket-modelpin' })).status, 201)
+  // a policy that no evaluation of a function refusing every image can pass (nothing is answered: agreement is null)
+  await app.modelWithReleases('policed', 3, { functionName: 'policed', ...cold })
+  t.equal((await api('POST', '/v1/models/policed/aliases/production/promote', { body: { release: 1 } })).status, 200, 'the first promotion is exempt')
+  t.equal((await api('PATCH', '/v1/models/policed', { body: { promotionPolicy: { minAgreement: 0.9 } } })).status, 200)
+  await app.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'inputs/one.jpg', Body: 'not an image either' }))
+  const evaluation = await api('POST', '/v1/models/policed/evaluations', { body: { candidate: 3, inputs: { bucket, prefix: 'inputs/' } } })
+  t.equal(evaluation.status, 202, evaluation.text)
+  const evaluated = await waitFor(async () => {
+    const read = await api('GET', `/v1/models/policed/evaluations/${evaluation.body.id as string}`)
+    return read.body.status === 'running' ? undefined : read.body
+  })
+  t.match(evaluated, { status: 'succeeded', errors: { candidate: 1, baseline: 1 }, agreement: null, verdict: { passed: false } })
   const image = { base64: Buffer.from('not an image').toString('base64') }
   const json = { 'content-type': 'application/json' }
 
@@ -76,6 +90,10 @@ t.test('every error code is answered by a real request with its status, and the 
     ['gate_rejected', 422, () => api('POST', '/v1/models/gated/aliases/production/promote', { body: { release: 1 } })],
     ['warmup_failed', 422, () => api('POST', '/v1/models/unwarmable/aliases/production/promote', { body: { release: 1 } })],
     ['bucket_not_found', 422, () => api('GET', '/v1/models/lost/artifacts/weights/versions')],
+    ['evaluation_not_found', 404, () => api('GET', '/v1/models/policed/evaluations/no-such-evaluation')],
+    ['no_inputs', 422, () => api('POST', '/v1/models/policed/evaluations', { body: { candidate: 2, inputs: { bucket, prefix: 'nothing-here/' } } })],
+    ['evaluation_required', 422, () => api('POST', '/v1/models/policed/aliases/production/promote', { body: { release: 2 } })],
+    ['policy_violated', 422, () => api('POST', '/v1/models/policed/aliases/production/promote', { body: { release: 3 } })],
     ['prediction_failed', 422, () => api('POST', '/v1/models/refuser/predict', { body: { release: 1, image } })],
     ['deploy_failed', 502, () => api('POST', '/v1/models/ghost/aliases/production/promote', { body: { release: 1 } })],
     ['outcome_unknown', 503, async () => {

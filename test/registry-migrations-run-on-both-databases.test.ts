@@ -1,5 +1,5 @@
 import t from 'tap'
-import { migrateToLatest, openDatabase, pingDatabase } from '../src/registry/db.js'
+import { migrateToLatest, openDatabase, pingDatabase, REGISTRY_MIGRATIONS } from '../src/registry/db.js'
 import { DATABASE_KINDS, openTestDatabase, testDatabaseUrl } from './helpers/registry.js'
 
 for (const kind of DATABASE_KINDS) {
@@ -8,11 +8,58 @@ for (const kind of DATABASE_KINDS) {
     t.equal(database.dialect, kind)
     await pingDatabase(database.db)
 
-    t.same(await migrateToLatest(database.db), ['0001-registry', '0002-artifact-digests', '0003-model-version-and-function-alias-owners', '0004-alias-lock-owners-and-intended-moves', '0005-model-prewarm'])
+    t.same(await migrateToLatest(database.db), ['0001-registry', '0002-artifact-digests', '0003-model-version-and-function-alias-owners', '0004-alias-lock-owners-and-intended-moves', '0005-model-prewarm', '0007-evaluations-and-promotion-policy'])
     t.same(await migrateToLatest(database.db), [])
 
     const tables = (await database.db.introspection.getTables()).map((table) => table.name).sort()
-    t.same(tables, ['alias_history', 'aliases', 'api_tokens', 'artifact_digests', 'deployments', 'function_alias_owners', 'models', 'releases'])
+    t.same(tables, ['alias_history', 'aliases', 'api_tokens', 'artifact_digests', 'deployments', 'evaluation_inputs', 'evaluations', 'function_alias_owners', 'models', 'releases'])
+  })
+}
+
+for (const kind of DATABASE_KINDS) {
+  t.test(`${kind}: migration 0007 keeps the models it finds, with no promotion policy, and stores evaluations with their inputs`, async (t) => {
+    const database = await openTestDatabase(t, kind, { migrate: false })
+    const before = Object.fromEntries(Object.entries(REGISTRY_MIGRATIONS).filter(([name]) => name < '0007'))
+    await migrateToLatest(database.db, { getMigrations: async () => before })
+    const now = new Date().toISOString()
+    await database.db.insertInto('models').values({
+      name: 'old',
+      bucket: 'b',
+      weights_key: 'w',
+      labels_key: 'l',
+      function_name: 'fn',
+      function_alias: 'live',
+      deploy_alias: 'production',
+      gate_images: '[]',
+      created_at: now,
+      updated_at: now,
+    } as never).execute()
+    t.same(await migrateToLatest(database.db), ['0007-evaluations-and-promotion-policy'])
+    const model = await database.db.selectFrom('models').selectAll().where('name', '=', 'old').executeTakeFirstOrThrow()
+    t.equal(model.promotion_policy, null, 'an existing model has no policy')
+    await database.db.insertInto('evaluations').values({
+      id: 'e1',
+      model: 'old',
+      candidate: 2,
+      baseline: 1,
+      status: 'running',
+      failure: null,
+      reason: null,
+      actor: 'a',
+      started_at: now,
+      finished_at: null,
+      input_bucket: 'in',
+      input_prefix: '',
+      input_count: 1,
+      figures: null,
+      lease_token: null,
+      lease_owner: null,
+      lease_expires_at: null,
+    }).execute()
+    await database.db.insertInto('evaluation_inputs').values({ evaluation: 'e1', position: 0, key: 'k', version_id: null, baseline_answer: null, candidate_answer: null }).execute()
+    await t.rejects(database.db.insertInto('evaluation_inputs').values({ evaluation: 'e1', position: 0, key: 'k2', version_id: null, baseline_answer: null, candidate_answer: null }).execute(),
+      'one row per input position')
+    t.equal((await database.db.selectFrom('evaluation_inputs').selectAll().execute()).length, 1)
   })
 }
 

@@ -25,6 +25,7 @@ import releaseRoutes from './routes/releases/index.js'
 import aliasRoutes from './routes/aliases/index.js'
 import predictRoutes from './routes/predict/index.js'
 import uiRoutes from './routes/ui/index.js'
+import evaluationRoutes from './routes/evaluations/index.js'
 
 export interface AppOptions {
   config: ApiConfig
@@ -66,6 +67,7 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
     await api.register(releaseRoutes)
     await api.register(aliasRoutes)
     await api.register(predictRoutes)
+    await api.register(evaluationRoutes)
     await api.register(tokenRoutes)
   }, { prefix: '/v1' })
 }

@@ -24,6 +24,10 @@ export interface ApiConfig {
   reconcileSeconds: number
   /** how long one read of a Lambda alias answers every alias read of this process */
   liveCacheMs: number
+  /** invocations an evaluation keeps in flight at once */
+  evaluationConcurrency: number
+  /** how long an evaluation waits for one invocation's answer before it counts as unanswered (and is retried) */
+  evaluationInvokeTimeoutMs: number
 }
 
 export interface ApiVariable {
@@ -52,6 +56,8 @@ export const API_ENVIRONMENT: readonly ApiVariable[] = [
   { name: 'AWS_ENDPOINT_URL_LAMBDA', default: '(AWS Lambda)', description: 'Lambda API endpoint, e.g. `http://127.0.0.1:9001` for the local runtime' },
   { name: 'MODELPIN_LOCK_TTL_SECONDS', default: '30', description: 'seconds an alias lock lives without renewal (its move renews it every third of this) before another process takes it over and settles its move' },
   { name: 'MODELPIN_RECONCILE_SECONDS', default: '60', description: 'seconds between two reconciles of the registry with Lambda (each process also reconciles at start-up)' },
+  { name: 'MODELPIN_EVALUATION_CONCURRENCY', default: '4', description: 'invocations an evaluation keeps in flight at once, both releases together (1 to 64)' },
+  { name: 'MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS', default: '60000', description: 'milliseconds an evaluation waits for one invocation\'s answer; one with no answer is retried three times, then counts as an error of its side' },
   { name: 'MODELPIN_LIVE_CACHE_MS', default: '2000', description: 'milliseconds one read of a Lambda alias answers every alias read of the process (moves always read Lambda afresh); 0 shares only reads in flight' },
 ]
 
@@ -91,12 +97,20 @@ export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig 
     lockTtlSeconds: positiveInteger('MODELPIN_LOCK_TTL_SECONDS', nonEmpty(env.MODELPIN_LOCK_TTL_SECONDS) ?? '30'),
     reconcileSeconds: positiveInteger('MODELPIN_RECONCILE_SECONDS', nonEmpty(env.MODELPIN_RECONCILE_SECONDS) ?? '60'),
     liveCacheMs: milliseconds('MODELPIN_LIVE_CACHE_MS', nonEmpty(env.MODELPIN_LIVE_CACHE_MS) ?? '2000'),
+    evaluationConcurrency: boundedInteger('MODELPIN_EVALUATION_CONCURRENCY', nonEmpty(env.MODELPIN_EVALUATION_CONCURRENCY) ?? '4', 1, 64),
+    evaluationInvokeTimeoutMs: boundedInteger('MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS', nonEmpty(env.MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS) ?? '60000', 100, 900_000),
   }
 }
 
 function positiveInteger (name: string, value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n < 1 || n > 86400) throw new Error(`${name} must be a whole number of seconds from 1 to 86400, got "${value}"`)
+  return n
+}
+
+function boundedInteger (name: string, value: string, min: number, max: number): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${value}"`)
   return n
 }
 

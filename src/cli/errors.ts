@@ -7,3 +7,11 @@ export class UsageError extends Error {
     this.name = 'UsageError'
   }
 }
+
+/** The command ran but what it waited for ended badly (an evaluation that failed); `exitCode` says how. */
+export class OutcomeError extends Error {
+  constructor (message: string, readonly exitCode: number) {
+    super(message)
+    this.name = 'OutcomeError'
+  }
+}

@@ -2,7 +2,7 @@ import { AdminApiClient } from '../client/admin-api.js'
 import { ApiError, ApiUnreachableError, InvalidRequestError, UnexpectedResponseError } from '../client/errors.js'
 import type { CliIo } from './command.js'
 import { parseCommandLine } from './command-line.js'
-import { UsageError } from './errors.js'
+import { OutcomeError, UsageError } from './errors.js'
 import { EXIT_CODES, exitCodeForStatus } from './exit-codes.js'
 import { resolveSettings } from './settings.js'
 import { commandUsage, mainUsage } from './usage.js'
@@ -39,6 +39,10 @@ function report (error: unknown, io: CliIo): number {
     const help = error.command === undefined ? 'modelpin --help' : `modelpin ${error.command} --help`
     io.stderr.write(`error: usage: ${error.message} (see ${help})\n`)
     return EXIT_CODES.usage
+  }
+  if (error instanceof OutcomeError) {
+    io.stderr.write(`error: ${error.message}\n`)
+    return error.exitCode
   }
   if (error instanceof ApiError) {
     io.stderr.write(`error: ${error.code}: ${error.message}\n`)

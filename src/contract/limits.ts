@@ -58,3 +58,15 @@ export const DEFAULT_PREWARM = 1
 export function isPrewarm (count: unknown): count is number {
   return Number.isInteger(count) && (count as number) >= 0 && (count as number) <= MAX_PREWARM
 }
+
+/** An evaluation lists at most this many objects under its prefix before it picks the most recent (DESIGN.md). */
+export const MAX_EVALUATION_LISTED = 10_000
+/** How many inputs an evaluation takes, at most and by default. */
+export const MAX_EVALUATION_INPUTS = 1000
+export const DEFAULT_EVALUATION_INPUTS = 100
+/** How long a succeeded evaluation vouches for a promotion when the policy does not say (a day). */
+export const DEFAULT_POLICY_MAX_AGE_SECONDS = 86_400
+/** The longest `maxAgeSeconds` a policy may give (a year): an evaluation older than that says little of today's traffic. */
+export const MAX_POLICY_MAX_AGE_SECONDS = 31_536_000
+/** The largest `maxLatencyRatio` a policy may give: beyond it the criterion would admit anything. */
+export const MAX_POLICY_LATENCY_RATIO = 1000

@@ -183,12 +183,16 @@ export class LambdaDeployer implements Deployer {
     return await this.#versionPin(functionName, version)
   }
 
-  async invoke (target: DeployTarget, payload: unknown, qualifier?: string): Promise<InvokeResult> {
+  async invoke (
+    target: DeployTarget, payload: unknown, qualifier?: string, options: { timeoutMs?: number | undefined, signal?: AbortSignal | undefined } = {}
+  ): Promise<InvokeResult> {
+    const signals = [...(options.timeoutMs === undefined ? [] : [AbortSignal.timeout(options.timeoutMs)]), ...(options.signal === undefined ? [] : [options.signal])]
+    const abortSignal = signals.length === 0 ? undefined : AbortSignal.any(signals)
     const response = await step('invoke', () => this.#lambda.send(new InvokeCommand({
       FunctionName: target.functionName,
       Qualifier: qualifier ?? target.functionAlias,
       Payload: Buffer.from(JSON.stringify(payload)),
-    })))
+    }), { abortSignal }))
     const text = response.Payload === undefined ? '' : Buffer.from(response.Payload).toString('utf8')
     let body: unknown = null
     try {

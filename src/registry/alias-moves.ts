@@ -84,12 +84,12 @@ export async function abortCanary (ctx: RegistryContext, model: string, alias: s
  */
 async function prepareMove (
   ctx: RegistryContext, model: string, alias: string, input: MoveInput, actor: string
-): Promise<Pick<MoveRequest, 'model' | 'alias' | 'actor' | 'reason' | 'ifMatch'>> {
+): Promise<Pick<MoveRequest, 'model' | 'alias' | 'actor' | 'reason' | 'ifMatch' | 'force'>> {
   checkActor(actor)
   const found = await getModel(ctx, model)
   checkName('alias', alias)
   const reason = checkMoveInput(input)
   if (deployTarget(found, alias) !== null) requireDeployer(ctx, found)
   await requireFunctionAliasOwner(ctx, found)
-  return { model: found, alias, actor, reason, ifMatch: input.ifMatch }
+  return { model: found, alias, actor, reason, ifMatch: input.ifMatch, force: input.force === true }
 }

@@ -33,7 +33,15 @@ export interface ArtifactStore {
   sha256Of (loc: S3Location, versionId: string): Promise<string>
   /** A cheap request proving that S3 answers. */
   ping (): Promise<void>
+  /**
+   * The current objects under `prefix` of `bucket` (the latest version of each key, delete markers left out), at most
+   * `max` of them, modified after `modifiedAfter` when given; BucketNotFoundError when the bucket does not exist.
+   */
+  listCurrentObjects (bucket: string, prefix: string, options: { max: number, modifiedAfter?: Date | undefined }): Promise<CurrentObject[]>
 }
+
+/** An object as its bucket holds it now: its key, the VersionId of its latest version (null if unversioned) and its age. */
+export interface CurrentObject { key: string, versionId: string | null, lastModified: string }
 
 export interface ArtifactHead { size: number, sha256: string | null, etag: string | null, lastModified: string }
 
@@ -112,6 +120,39 @@ export class S3ArtifactStore implements ArtifactStore {
     return {
       versions: entries,
       nextCursor: more ? encodeCursor({ keyMarker: loc.key, versionIdMarker: response.NextVersionIdMarker! }) : null,
+    }
+  }
+
+  async listCurrentObjects (bucket: string, prefix: string, options: { max: number, modifiedAfter?: Date | undefined }): Promise<CurrentObject[]> {
+    const found: CurrentObject[] = []
+    let keyMarker: string | undefined
+    let versionIdMarker: string | undefined
+    // ListObjectVersions rather than ListObjectsV2: it names each object's VersionId, which the caller stores so that
+    // reading the object later reads these bytes even if the key is written again meanwhile
+    for (;;) {
+      let response
+      try {
+        response = await this.#s3.send(new ListObjectVersionsCommand({
+          Bucket: bucket, Prefix: prefix === '' ? undefined : prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker, MaxKeys: 1000,
+        }))
+      } catch (error) {
+        if (classifyS3Error(error) === 'bucket-not-found') throw new BucketNotFoundError(`bucket ${bucket} does not exist`, { cause: error })
+        throw error
+      }
+      for (const version of response.Versions ?? []) {
+        if (version.IsLatest !== true || version.Key === undefined) continue
+        if (found.length >= options.max) return found
+        const lastModified = version.LastModified ?? new Date(0)
+        if (options.modifiedAfter !== undefined && lastModified <= options.modifiedAfter) continue
+        found.push({
+          key: version.Key,
+          versionId: version.VersionId === undefined || version.VersionId === 'null' ? null : version.VersionId,
+          lastModified: lastModified.toISOString(),
+        })
+      }
+      if (response.IsTruncated !== true || response.NextKeyMarker === undefined) return found
+      keyMarker = response.NextKeyMarker
+      versionIdMarker = response.NextVersionIdMarker
     }
   }
 

@@ -4,6 +4,7 @@ import { AliasLocks } from './alias-locks.js'
 import type { ArtifactStore } from './artifact-store.js'
 import type { RegistrySchema } from './db.js'
 import type { Deployer } from './deployer.js'
+import type { EvaluationSettings } from './evaluation-runner.js'
 import { LiveCache, type LambdaReadOperation } from './live-cache.js'
 
 export interface RegistryOptions {
@@ -25,6 +26,8 @@ export interface RegistryOptions {
    * replicas): start-up then frees every lock, since only a process that stopped mid-move can have left one.
    */
   soleProcess?: boolean | undefined
+  /** how evaluations invoke Lambda (concurrency, per-invocation timeout) */
+  evaluation?: EvaluationSettings | undefined
 }
 
 /** What reconcile and lock take-overs report, for metrics. */
@@ -37,6 +40,8 @@ export interface RegistryObserver {
   lockTakeover?: () => void
   /** one Lambda control-plane call made to read what Lambda serves */
   lambdaCall?: (operation: LambdaReadOperation) => void
+  /** an evaluation this process ran ended */
+  evaluationFinished?: (outcome: 'succeeded' | 'failed') => void
 }
 
 /** What every part of the registry works with: passed to each of its functions, so none keeps state of its own. */

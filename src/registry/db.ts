@@ -12,6 +12,7 @@ import * as artifactDigests0002 from '../../migrations/0002-artifact-digests.js'
 import * as modelVersionAndFunctionAliasOwners0003 from '../../migrations/0003-model-version-and-function-alias-owners.js'
 import * as aliasLockOwners0004 from '../../migrations/0004-alias-lock-owners-and-intended-moves.js'
 import * as modelPrewarm0005 from '../../migrations/0005-model-prewarm.js'
+import * as evaluations0007 from '../../migrations/0007-evaluations-and-promotion-policy.js'
 
 /** Row types of the registry's tables (snake_case, as in migrations/). Timestamps are ISO-8601 text. */
 export interface ModelsTable {
@@ -30,6 +31,42 @@ export interface ModelsTable {
   updated_at: string
   /** 1 at registration, +1 per update (migrations/0003); the model's ETag */
   version: ColumnType<number, number | undefined, number>
+  /** JSON text of the promotion policy, or null (migrations/0007) */
+  promotion_policy: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+/** One evaluation (migrations/0007): a candidate release against a baseline on chosen inputs. */
+export interface EvaluationsTable {
+  id: string
+  model: string
+  candidate: number
+  baseline: number
+  /** running, succeeded or failed */
+  status: string
+  failure: string | null
+  reason: string | null
+  actor: string
+  started_at: string
+  finished_at: string | null
+  input_bucket: string
+  input_prefix: string
+  input_count: number
+  /** JSON text of its EvaluationFigures once it ended; null while running */
+  figures: string | null
+  /** held by the one process running it; expired (by the database's clock) it is taken over */
+  lease_token: string | null
+  lease_owner: string | null
+  lease_expires_at: string | null
+}
+
+/** An input an evaluation chose when it started, and each side's answer once recorded (JSON text of a SideAnswer). */
+export interface EvaluationInputsTable {
+  evaluation: string
+  position: number
+  key: string
+  version_id: string | null
+  baseline_answer: string | null
+  candidate_answer: string | null
 }
 
 /** Which model drives each Lambda alias (migrations/0003): one per (function_name, function_alias). */
@@ -130,6 +167,8 @@ export interface RegistrySchema {
   deployments: DeploymentsTable
   artifact_digests: ArtifactDigestsTable
   function_alias_owners: FunctionAliasOwnersTable
+  evaluations: EvaluationsTable
+  evaluation_inputs: EvaluationInputsTable
 }
 
 export interface RegistryDatabase {
@@ -197,6 +236,7 @@ export const REGISTRY_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003-model-version-and-function-alias-owners': modelVersionAndFunctionAliasOwners0003,
   '0004-alias-lock-owners-and-intended-moves': aliasLockOwners0004,
   '0005-model-prewarm': modelPrewarm0005,
+  '0007-evaluations-and-promotion-policy': evaluations0007,
 }
 
 /** Kysely's migration provider for the registry's migrations. */

@@ -89,6 +89,9 @@ export interface Deployer {
    * changes); undefined when the version does not exist or carries no pin.
    */
   versionPin (functionName: string, version: string): Promise<ModelPin | undefined>
-  /** Invokes the function (at `qualifier`, default the target's alias) with `payload`, synchronously. */
-  invoke (target: DeployTarget, payload: unknown, qualifier?: string): Promise<InvokeResult>
+  /**
+   * Invokes the function (at `qualifier`, default the target's alias) with `payload`, synchronously; with
+   * `timeoutMs`, a call with no answer by then fails (a DeployStepError whose effect is unknown); `signal` cuts it.
+   */
+  invoke (target: DeployTarget, payload: unknown, qualifier?: string, options?: { timeoutMs?: number | undefined, signal?: AbortSignal | undefined }): Promise<InvokeResult>
 }

@@ -65,6 +65,20 @@ export class PredictionFailedError extends RegistryError {
   }
 }
 
+/** The evaluation id in the path does not exist for that model (404). */
+export class EvaluationNotFoundError extends RegistryError { readonly code = 'evaluation_not_found' }
+/** An evaluation found no object under its prefix after its filters (422). */
+export class NoInputsError extends RegistryError { readonly code = 'no_inputs' }
+/** The promotion policy needs a succeeded, young enough evaluation of the release against the served one (422). */
+export class EvaluationRequiredError extends RegistryError { readonly code = 'evaluation_required' }
+/** The evaluation that vouches for the release fails the promotion policy; the message lists the violations (422). */
+export class PolicyViolatedError extends RegistryError {
+  readonly code = 'policy_violated'
+  constructor (message: string, readonly violations: string[], options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
 /** The message of anything thrown, for logs and history details. */
 export function messageOf (error: unknown): string {
   return error instanceof Error ? error.message : String(error)

@@ -1,4 +1,7 @@
 import type { ModelPin } from '../contract/pin.js'
+import type { PromotionPolicy } from './evaluation-comparison.js'
+
+export type { PromotionPolicy } from './evaluation-comparison.js'
 
 /** The registry's domain types: what the API returns and what the service takes. No I/O here. */
 
@@ -26,6 +29,8 @@ export interface Model {
   gateImages: S3Location[]
   /** concurrent warm-up invocations of the target version before a move routes Lambda; 0: none */
   prewarm: number
+  /** what a promote or canary start of the deploy alias needs from an evaluation; null: nothing */
+  promotionPolicy: PromotionPolicy | null
   createdAt: string
   updatedAt: string
   /** 1 at registration, +1 per update: the model's ETag, and what an update's If-Match names */
@@ -99,6 +104,8 @@ export interface ModelInput {
   gateImages?: S3Location[] | undefined
   /** default DEFAULT_PREWARM */
   prewarm?: number | undefined
+  /** default null (no policy) */
+  promotionPolicy?: PromotionPolicy | null | undefined
 }
 
 /** A change to a registered model: any field but its name. */

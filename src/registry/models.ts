@@ -25,6 +25,7 @@ export async function createModel (ctx: RegistryContext, input: ModelInput, acto
     deployAlias: input.deployAlias ?? DEFAULT_DEPLOY_ALIAS,
     gateImages: input.gateImages ?? [],
     prewarm: input.prewarm ?? DEFAULT_PREWARM,
+    promotionPolicy: input.promotionPolicy ?? null,
   })
   const row: ModelRow = { name: input.name, ...modelColumns(settings), created_at: now, updated_at: now, version: 1 }
   await ctx.db.transaction().execute(async (trx) => {
@@ -96,6 +97,7 @@ async function applyPatch (
     deployAlias: patch.deployAlias ?? current.deployAlias,
     gateImages: patch.gateImages ?? current.gateImages,
     prewarm: patch.prewarm ?? current.prewarm,
+    promotionPolicy: patch.promotionPolicy === undefined ? current.promotionPolicy : patch.promotionPolicy,
   })
   const moved = merged.bucket !== current.bucket || merged.weightsKey !== current.weightsKey || merged.labelsKey !== current.labelsKey
   if (moved && await hasReleases(trx, name)) {

@@ -3,12 +3,16 @@ import type { WarmupEvent } from '../contract/invoke.js'
 import type { AliasLock, ServedVersions } from './alias-locks.js'
 import type { RegistryContext } from './context.js'
 import { DeployStepError, type DeployTarget } from './deployer.js'
-import { DeployFailedError, GateRejectedError, OutcomeUnknownError, RevisionMismatchError, WarmupFailedError, messageOf } from './errors.js'
+import {
+  DeployFailedError, EvaluationRequiredError, GateRejectedError, OutcomeUnknownError, PolicyViolatedError, RevisionMismatchError,
+  WarmupFailedError, messageOf,
+} from './errors.js'
 import { directInvokeEvent, functionFailure } from './function-event.js'
 import { deployTarget, publishRelease, requireDeployer } from './lambda-sync.js'
 import type { Alias, HistoryAction, Model, Release } from './model.js'
 import { deployStepsOf, warmupVersionOf, type ClaimedAlias, type MovePlan } from './move-plan.js'
 import { commitMove, finishUnmoved, servesVersions, settleTakenOver } from './move-settlement.js'
+import { checkPromotionPolicy } from './promotion-policy.js'
 import { existingRelease } from './releases.js'
 import { toClaimedAlias, type HistoryDraft } from './rows.js'
 
@@ -22,6 +26,8 @@ export interface MoveRequest {
   actor: string
   reason: string | null
   ifMatch?: number | undefined
+  /** skip the promotion policy (an admin asked; recorded in the entry's detail) */
+  force?: boolean | undefined
   /** true for a promote: a missing alias is created (revision 1 once the move succeeds) */
   create?: boolean | undefined
   /** plans the move from the alias as claimed; may read (the history), never writes */
@@ -75,7 +81,25 @@ async function runClaimed (ctx: RegistryContext, request: MoveRequest, lock: Ali
     }
     throw error
   }
-  const entry: HistoryDraft = { action: request.action, actor: request.actor, reason: request.reason, fromRelease: planned.fromRelease, toRelease: planned.toRelease, detail: planned.detail }
+  let entry: HistoryDraft = { action: request.action, actor: request.actor, reason: request.reason, fromRelease: planned.fromRelease, toRelease: planned.toRelease, detail: planned.detail }
+  // the first step of the order: the promotion policy, before anything reaches Lambda
+  if (planned.toRelease !== null) {
+    let policy: string | null
+    try {
+      policy = await checkPromotionPolicy(ctx, model, {
+        alias, action: request.action, served: lock.row.release, release: planned.toRelease, force: request.force === true,
+      })
+    } catch (error) {
+      if (!(error instanceof EvaluationRequiredError || error instanceof PolicyViolatedError)) {
+        await ctx.locks.release(lock)
+        throw error
+      }
+      await finishUnmoved(ctx, lock, { ...entry, detail: error.message }, 'rejected')
+      log.warn({ release: planned.toRelease, code: error.code }, 'the promotion policy refused the move')
+      throw error
+    }
+    if (policy !== null) entry = { ...entry, detail: entry.detail === null ? policy : `${entry.detail}; ${policy}` }
+  }
   await ctx.locks.recordIntent(lock, { entry, state: planned.state, versions: null })
 
   let versions: ServedVersions = { main: null, canary: null }

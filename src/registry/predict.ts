@@ -16,8 +16,7 @@ import { checkName, checkObject, checkTopK } from './validation.js'
  * alias). The release's own published Lambda version answers, with no pin in the event (published first when it
  * has none, or when its recorded one predates MODEL_RELEASE and the deploy alias does not serve it): so nothing
  * moves, predicting the release the deploy alias serves shares production's environments, and any other release
- * never loads into them. Evaluations, when they come, invoke a release the same way (publishRelease with
- * `republishWithoutRelease`, then the version with no pin).
+ * never loads into them. Evaluations invoke both their releases the same way (evaluation-runner.ts).
  */
 export async function predict (
   ctx: RegistryContext, model: string, input: { image: unknown, release?: number | undefined, alias?: string | undefined, topK?: number | undefined }

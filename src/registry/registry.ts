@@ -9,6 +9,9 @@ import * as histories from './history.js'
 import type {
   Alias, AliasView, ArtifactKind, ArtifactVersion, HistoryEntry, Model, ModelInput, ModelPatch, Release,
 } from './model.js'
+import { EvaluationRunner } from './evaluation-runner.js'
+import * as evaluations from './evaluations.js'
+import type { Evaluation, EvaluationInput } from './evaluations.js'
 import * as models from './models.js'
 import { predict } from './predict.js'
 import { reconcile, type ReconcileOptions } from './reconcile.js'
@@ -16,6 +19,9 @@ import * as releases from './releases.js'
 import type { MoveInput } from './validation.js'
 
 export type { RegistryObserver, RegistryOptions } from './context.js'
+export type { Evaluation, EvaluationInput } from './evaluations.js'
+export type { EvaluationSettings } from './evaluation-runner.js'
+export { checkPromotionPolicy, type PolicyCheck } from './promotion-policy.js'
 export type { SharedFunctionAlias } from './function-alias-owners.js'
 /** True when `name` is a valid model or alias name (the rule lives in src/contract). */
 export { isValidName } from '../contract/rules.js'
@@ -27,9 +33,11 @@ export { isValidName } from '../contract/rules.js'
  */
 export class Registry {
   readonly #ctx: RegistryContext
+  readonly #evaluations: EvaluationRunner
 
   constructor (options: RegistryOptions) {
     this.#ctx = createContext(options)
+    this.#evaluations = new EvaluationRunner(this.#ctx, options.evaluation)
   }
 
   /** Registers a model at version 1; ModelExistsError when the name is taken, FunctionAliasTakenError when its Lambda alias is. */
@@ -146,6 +154,44 @@ export class Registry {
    */
   async reconcile (actor = 'modelpin', options: ReconcileOptions = {}): Promise<void> {
     await reconcile(this.#ctx, actor, options)
+  }
+
+  /**
+   * Records an evaluation of a candidate release against a baseline on the most recent objects of a bucket, and
+   * runs it in the background on this process (see resumeEvaluations for the others); answers it `running`.
+   */
+  async createEvaluation (model: string, input: EvaluationInput, actor: string): Promise<Evaluation> {
+    const created = await evaluations.createEvaluation(this.#ctx, model, input, actor)
+    this.#evaluations.start(created.id)
+    return created
+  }
+
+  /** The evaluations of `model`, newest first. */
+  async listEvaluations (model: string): Promise<Evaluation[]> {
+    return await evaluations.listEvaluations(this.#ctx, model)
+  }
+
+  /** One evaluation; EvaluationNotFoundError when `model` has none with that id. */
+  async getEvaluation (model: string, id: string): Promise<Evaluation> {
+    return await evaluations.getEvaluation(this.#ctx, model, id)
+  }
+
+  /**
+   * Run at start-up and periodically: runs every evaluation left running whose lease is free or expired (with
+   * `anyHolder`, every one: a sole process at start-up knows their holders are dead).
+   */
+  async resumeEvaluations (options: { anyHolder?: boolean } = {}): Promise<void> {
+    await this.#evaluations.resume(options)
+  }
+
+  /** Ends this process's evaluation runs and gives their leases back, so that another process resumes them. */
+  async stopEvaluations (): Promise<void> {
+    await this.#evaluations.stop()
+  }
+
+  /** Resolves once this process runs no evaluation. */
+  async evaluationsIdle (): Promise<void> {
+    await this.#evaluations.idle()
   }
 
   /** How long an alias lock lives unrenewed before it can be taken over. */

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely'
 import type { AliasRow } from './alias-locks.js'
 import type { AliasHistoryTable, ModelsTable, ReleasesTable } from './db.js'
-import type { Alias, HistoryAction, HistoryEntry, HistoryOutcome, Model, Release, S3Location } from './model.js'
+import type { Alias, HistoryAction, HistoryEntry, HistoryOutcome, Model, PromotionPolicy, Release, S3Location } from './model.js'
 import type { ClaimedAlias } from './move-plan.js'
 import type { ModelSettings } from './validation.js'
 
@@ -22,6 +22,7 @@ export function modelColumns (settings: ModelSettings): Omit<ModelRow, 'name' | 
     deploy_alias: settings.deployAlias,
     gate_images: JSON.stringify(settings.gateImages),
     prewarm: settings.prewarm,
+    promotion_policy: settings.promotionPolicy === null ? null : JSON.stringify(settings.promotionPolicy),
   }
 }
 
@@ -36,6 +37,7 @@ export function toModel (row: ModelRow): Model {
     deployAlias: row.deploy_alias,
     gateImages: JSON.parse(row.gate_images) as S3Location[],
     prewarm: row.prewarm,
+    promotionPolicy: row.promotion_policy === null ? null : JSON.parse(row.promotion_policy) as PromotionPolicy,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     version: row.version,

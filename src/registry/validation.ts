@@ -1,7 +1,9 @@
-import { isCanaryWeight, isPrewarm, MAX_ACTOR_LENGTH, MAX_PREWARM, MAX_GATE_IMAGES, MAX_HISTORY_LIMIT, MAX_KEY_BYTES, MAX_TEXT_LENGTH, MAX_TOP_K } from '../contract/limits.js'
+import {
+  DEFAULT_POLICY_MAX_AGE_SECONDS, MAX_POLICY_LATENCY_RATIO, MAX_POLICY_MAX_AGE_SECONDS, isCanaryWeight, isPrewarm, MAX_ACTOR_LENGTH, MAX_PREWARM, MAX_GATE_IMAGES, MAX_HISTORY_LIMIT, MAX_KEY_BYTES, MAX_TEXT_LENGTH, MAX_TOP_K,
+} from '../contract/limits.js'
 import { isValidName, isVersionId, NAME_RULE, VERSION_ID_RULE } from '../contract/rules.js'
 import { InvalidInputError } from './errors.js'
-import { ARTIFACT_KINDS, type ArtifactKind, type Model, type S3Location } from './model.js'
+import { ARTIFACT_KINDS, type ArtifactKind, type Model, type PromotionPolicy, type S3Location } from './model.js'
 
 /**
  * The registry's input checks. Each throws InvalidInputError naming the field, before anything is read or written,
@@ -20,7 +22,12 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
 export type ModelSettings = Omit<Model, 'name' | 'createdAt' | 'updatedAt' | 'version'>
 
 /** What every alias move takes besides its own fields. */
-export interface MoveInput { reason?: string | null | undefined, ifMatch?: number | undefined }
+export interface MoveInput {
+  reason?: string | null | undefined
+  ifMatch?: number | undefined
+  /** skip the promotion policy (promote, canary start); the API lets only admins send it */
+  force?: boolean | undefined
+}
 
 export function checkName (field: string, name: unknown): asserts name is string {
   if (!isValidName(name)) throw new InvalidInputError(`${field} must be ${NAME_RULE}`)
@@ -67,6 +74,7 @@ export function checkMoveInput (input: MoveInput): string | null {
   if (input.ifMatch !== undefined && (!Number.isInteger(input.ifMatch) || input.ifMatch < 0)) {
     throw new InvalidInputError('If-Match must be a revision number')
   }
+  if (input.force !== undefined && typeof input.force !== 'boolean') throw new InvalidInputError('force must be true or false')
   return reason
 }
 
@@ -109,10 +117,10 @@ export function checkModelSettings (settings: ModelSettings): ModelSettings {
     return { bucket: image.bucket, key: image.key }
   })
   if (!isPrewarm(settings.prewarm)) throw new InvalidInputError(`prewarm must be an integer from 0 to ${MAX_PREWARM}`)
-  return { ...settings, gateImages }
+  return { ...settings, gateImages, promotionPolicy: checkPromotionPolicy(settings.promotionPolicy) }
 }
 
-function checkBucket (field: string, bucket: unknown): asserts bucket is string {
+export function checkBucket (field: string, bucket: unknown): asserts bucket is string {
   if (typeof bucket !== 'string' || !BUCKET_PATTERN.test(bucket)) {
     throw new InvalidInputError(`${field} must be an S3 bucket name (3 to 255 letters, digits, ".", "_" or "-")`)
   }
@@ -122,4 +130,42 @@ function checkKey (field: string, key: unknown): asserts key is string {
   if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES || CONTROL_CHARACTERS.test(key)) {
     throw new InvalidInputError(`${field} must be a non-empty S3 key of at most ${MAX_KEY_BYTES} bytes without control characters`)
   }
+}
+
+const POLICY_FIELDS = ['minAgreement', 'maxErrorRate', 'maxLatencyRatio', 'maxAgeSeconds']
+
+/**
+ * A promotion policy: null, or an object of the known criteria, each in range (shares 0..1, a latency ratio above 0,
+ * an age in whole seconds); `maxAgeSeconds` is filled in with its default so that reading the model shows it.
+ */
+export function checkPromotionPolicy (policy: unknown): PromotionPolicy | null {
+  if (policy === null || policy === undefined) return null
+  if (typeof policy !== 'object' || Array.isArray(policy)) throw new InvalidInputError('promotionPolicy must be an object or null')
+  const fields = policy as Record<string, unknown>
+  const unknown = Object.keys(fields).filter((field) => !POLICY_FIELDS.includes(field))
+  if (unknown.length > 0) throw new InvalidInputError(`promotionPolicy has unknown fields: ${unknown.join(', ')} (known: ${POLICY_FIELDS.join(', ')})`)
+  const share = (field: string): number | undefined => {
+    const value = fields[field]
+    if (value === undefined) return undefined
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) throw new InvalidInputError(`promotionPolicy.${field} must be a number from 0 to 1`)
+    return value
+  }
+  const checked: PromotionPolicy = {}
+  const minAgreement = share('minAgreement')
+  if (minAgreement !== undefined) checked.minAgreement = minAgreement
+  const maxErrorRate = share('maxErrorRate')
+  if (maxErrorRate !== undefined) checked.maxErrorRate = maxErrorRate
+  const ratio = fields.maxLatencyRatio
+  if (ratio !== undefined) {
+    if (typeof ratio !== 'number' || !Number.isFinite(ratio) || ratio <= 0 || ratio > MAX_POLICY_LATENCY_RATIO) {
+      throw new InvalidInputError(`promotionPolicy.maxLatencyRatio must be a number above 0 and at most ${MAX_POLICY_LATENCY_RATIO}`)
+    }
+    checked.maxLatencyRatio = ratio
+  }
+  const age = fields.maxAgeSeconds ?? DEFAULT_POLICY_MAX_AGE_SECONDS
+  if (!Number.isInteger(age) || (age as number) < 1 || (age as number) > MAX_POLICY_MAX_AGE_SECONDS) {
+    throw new InvalidInputError(`promotionPolicy.maxAgeSeconds must be a whole number of seconds from 1 to ${MAX_POLICY_MAX_AGE_SECONDS}`)
+  }
+  checked.maxAgeSeconds = age as number
+  return checked
 }

@@ -12,7 +12,7 @@ import type { Colour, DemoVersion } from './models.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-export interface Answer { status: number, etag: string | null, body: any }
+export interface Answer { status: number, etag: string | null, location: string | null, body: any }
 
 /**
  * The admin API of a running stack over real HTTP, with its admin token unless told otherwise (tests use `adminClient`).
@@ -29,7 +29,7 @@ export function adminApi (url: string, token: string): {
     const { 'if-match': ifMatch, ...others } = headers
     if (Object.keys(others).length > 0) throw new Error(`adminApi sends If-Match only, not ${Object.keys(others).join(', ')}`)
     const response = await client.request({ method, ...v1Target(path), json: body, ifMatch })
-    return { status: response.status, etag: response.headers.get('etag'), body: response.body ?? null }
+    return { status: response.status, etag: response.headers.get('etag'), location: response.headers.get('location'), body: response.body ?? null }
   }
   return {
     get: (path) => send('GET', path),

@@ -79,6 +79,8 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     lockTtlSeconds: 30,
     reconcileSeconds: 60,
     liveCacheMs: 2000,
+    evaluationConcurrency: 4,
+    evaluationInvokeTimeoutMs: 60_000,
     ...overrides,
   }
   const app = await buildApp(config, { s3Credentials: S3_CREDENTIALS, ...buildOptions })

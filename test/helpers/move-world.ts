@@ -24,11 +24,12 @@ export interface WorldApi {
 /**
  * Several API processes on one registry database and one local Lambda runtime (function `fn`), each reaching Lambda
  * through its own fault proxy; model `m` with `releases` releases on a fresh bucket, its deploy alias driving
- * `fn:live`. Short lock TTL and reconcile interval (`env` may change them).
+ * `fn:live`. Short lock TTL and reconcile interval (`env` may change them). The function runs `handler` (a file of
+ * test/fixtures/handlers; default echo.mjs).
  */
-export async function startMoveWorld (t: Teardown, options: { database: 'sqlite' | 'postgres', env?: Record<string, string> }) {
+export async function startMoveWorld (t: Teardown, options: { database: 'sqlite' | 'postgres', env?: Record<string, string>, handler?: string }) {
   const { runtime, lambda: direct } = await startTestRuntime(t, {
-    functions: [{ name: 'fn', bundlePath: handlerPath('echo.mjs'), handler: 'index.handler', environment: {}, memoryMb: 256, timeoutSeconds: 5 }],
+    functions: [{ name: 'fn', bundlePath: handlerPath(options.handler ?? 'echo.mjs'), handler: 'index.handler', environment: {}, memoryMb: 256, timeoutSeconds: 5 }],
   })
   const databaseUrl = options.database === 'postgres' ? await createTestDatabase(t) : undefined
   const adminToken = `test-${randomBytes(16).toString('hex')}`

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import type { ArtifactKind, HistoryAction, HistoryOutcome, Role } from '../../registry/model.js'
+import { DEFAULT_POLICY_MAX_AGE_SECONDS, MAX_POLICY_LATENCY_RATIO, MAX_POLICY_MAX_AGE_SECONDS } from '../../contract/limits.js'
 import { BucketNameSchema, ObjectKeySchema, Sha256Schema } from '../../contract/schemas.js'
 import { AliasNameSchema, ModelNameSchema, ReleaseNumberSchema, TimestampSchema } from './common.js'
 
@@ -20,6 +21,17 @@ export const PinSchema = Type.Object({
   labelsSha256: Type.Optional(Type.String()),
 })
 
+/** A model's promotion policy (DESIGN.md, "Promotion policy"); the registry checks the ranges and fills in maxAgeSeconds. */
+export const PromotionPolicySchema = Type.Union([
+  Type.Object({
+    minAgreement: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'least agreement.top1 of the evaluation' })),
+    maxErrorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'most candidate errors / inputs' })),
+    maxLatencyRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_POLICY_LATENCY_RATIO, description: 'most candidate p95 / baseline p95 (warm invocations)' })),
+    maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_POLICY_MAX_AGE_SECONDS, description: `how old the evaluation may be, from its finishedAt (default ${DEFAULT_POLICY_MAX_AGE_SECONDS})` })),
+  }, { additionalProperties: false }),
+  Type.Null(),
+], { description: 'what a promote or canary start of the deploy alias needs from an evaluation of the release against the served one; null: nothing' })
+
 export const ModelSchema = Type.Object({
   name: Type.String(),
   bucket: Type.String(),
@@ -30,6 +42,7 @@ export const ModelSchema = Type.Object({
   deployAlias: Type.String({ description: 'the registry alias that drives Lambda; every other alias is registry-only' }),
   gateImages: Type.Array(S3LocationSchema),
   prewarm: Type.Integer({ minimum: 0, description: 'concurrent warm-up invocations of the target version before a move routes Lambda; 0: none' }),
+  promotionPolicy: PromotionPolicySchema,
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
   version: Type.Integer({ minimum: 1, description: '1 at registration, +1 per update; the ETag, and what an update\'s If-Match names' }),

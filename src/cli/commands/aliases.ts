@@ -1,6 +1,6 @@
 import {
   defineCommand, IF_MATCH_OPTION, ifMatchOption, oneOf, optionalPositiveInteger, positionals, positiveInteger,
-  printResult, stringOption, type RawArguments,
+  printResult, stringOption, type OptionSpec, type RawArguments,
 } from '../command.js'
 import { UsageError } from '../errors.js'
 import { asRecord, recordsIn } from '../json-shape.js'
@@ -22,11 +22,18 @@ export function formatAlias (body: unknown): string {
   return formatFields(fields)
 }
 
+const FORCE_OPTION: OptionSpec = { type: 'boolean', description: 'skip the model\'s promotion policy (admin tokens only; recorded in the history)' }
+
+/** `--force`, only when given: a request without it is the request it always was. */
+function forceOption (raw: RawArguments): { force?: true } {
+  return raw.values.force === true ? { force: true } : {}
+}
+
 export const promoteCommand = defineCommand({
   name: 'promote',
   synopsis: '<model> <alias> <release>',
   summary: 'point an alias at a release (creates the alias if new; the deploy alias also moves Lambda)',
-  options: { reason: REASON_OPTION, 'if-match': IF_MATCH_OPTION },
+  options: { reason: REASON_OPTION, 'if-match': IF_MATCH_OPTION, force: FORCE_OPTION },
   parse: (raw) => {
     const [model, alias, release] = positionals(raw, ['model', 'alias', 'release'])
     return {
@@ -35,11 +42,12 @@ export const promoteCommand = defineCommand({
       release: positiveInteger(release!, '<release>'),
       reason: stringOption(raw, 'reason'),
       ifMatch: ifMatchOption(raw),
+      ...forceOption(raw),
     }
   },
-  run: async (context, { model, alias, release, reason, ifMatch }) => {
+  run: async (context, { model, alias, release, reason, ifMatch, force }: { model: string, alias: string, release: number, reason?: string | undefined, ifMatch?: number | undefined, force?: true }) => {
     const response = await context.client.send({
-      method: 'POST', path: ['models', model, 'aliases', alias, 'promote'], json: { release, reason }, ifMatch,
+      method: 'POST', path: ['models', model, 'aliases', alias, 'promote'], json: { release, reason, force }, ifMatch,
     })
     printResult(context, response, formatAlias)
   },
@@ -116,7 +124,7 @@ export const aliasCommand = defineCommand({
 const CANARY_ACTIONS = ['start', 'promote', 'abort'] as const
 
 export type CanaryArgs =
-  | { model: string, alias: string, action: 'start', release: number, weight: number, reason?: string, ifMatch?: number }
+  | { model: string, alias: string, action: 'start', release: number, weight: number, reason?: string, ifMatch?: number, force?: true }
   | { model: string, alias: string, action: 'promote' | 'abort', reason?: string, ifMatch?: number }
 
 export const canaryCommand = defineCommand({
@@ -129,6 +137,7 @@ export const canaryCommand = defineCommand({
     weight: { type: 'string', value: 'w', description: 'the candidate\'s share of traffic, for start' },
     reason: REASON_OPTION,
     'if-match': IF_MATCH_OPTION,
+    force: FORCE_OPTION,
   },
   parse: (raw): CanaryArgs => {
     const action = raw.positionals[2]
@@ -139,18 +148,19 @@ export const canaryCommand = defineCommand({
       const [model, alias, , release] = positionals(raw, ['model', 'alias', 'action', 'release'])
       const weight = weightOption(raw)
       return {
-        model: model!, alias: alias!, action: 'start', release: positiveInteger(release!, '<release>'), weight, reason, ifMatch,
+        model: model!, alias: alias!, action: 'start', release: positiveInteger(release!, '<release>'), weight, reason, ifMatch, ...forceOption(raw),
       }
     }
     const [model, alias] = positionals(raw, ['model', 'alias', 'action'])
     if (raw.values.weight !== undefined) throw new UsageError(`--weight goes with canary start, not canary ${action!}`)
+    if (raw.values.force !== undefined) throw new UsageError(`--force goes with canary start, not canary ${action!}`)
     return { model: model!, alias: alias!, action: action as 'promote' | 'abort', reason, ifMatch }
   },
   run: async (context, args) => {
     const path = ['models', args.model, 'aliases', args.alias, 'canary']
     const response = args.action === 'start'
       ? await context.client.send({
-        method: 'POST', path, json: { release: args.release, weight: args.weight, reason: args.reason }, ifMatch: args.ifMatch,
+        method: 'POST', path, json: { release: args.release, weight: args.weight, reason: args.reason, force: args.force }, ifMatch: args.ifMatch,
       })
       : await context.client.send({
         method: args.action === 'promote' ? 'POST' : 'DELETE',

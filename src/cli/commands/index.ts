@@ -1,6 +1,7 @@
 import type { Command } from '../command.js'
 import { aliasCommand, canaryCommand, historyCommand, promoteCommand, rollbackCommand } from './aliases.js'
 import { uploadCommand, versionsCommand } from './artifacts.js'
+import { evaluateCommand, evaluationCommand, evaluationsCommand } from './evaluations.js'
 import { modelCommand, modelsCommand } from './models.js'
 import { predictCommand } from './predict.js'
 import { releaseCommand, releasesCommand } from './releases.js'
@@ -14,5 +15,6 @@ export const COMMANDS: ReadonlyArray<Command<any>> = [
   releaseCommand, releasesCommand,
   promoteCommand, rollbackCommand, historyCommand, aliasCommand, canaryCommand,
   predictCommand,
+  evaluateCommand, evaluationsCommand, evaluationCommand,
   tokenCommand,
 ]

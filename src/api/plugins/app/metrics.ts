@@ -71,7 +71,14 @@ export default fp(async function metricsPlugin (fastify) {
     labelNames: ['operation'] as const,
     registers: [registry],
   })
+  const evaluations = new Counter({
+    name: 'modelpin_evaluations_total',
+    help: 'evaluations this process ran to their end, by outcome (succeeded or failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
   const moves: RegistryObserver = {
+    evaluationFinished: (outcome) => { evaluations.inc({ outcome }) },
     aliasDrift: (model, alias, drifted) => { drift.set({ model, alias }, drifted ? 1 : 0) },
     reconcileAdoption: () => { adoptions.inc() },
     lockTakeover: () => { takeovers.inc() },

@@ -35,6 +35,7 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     reconcileIntervalMs: fastify.config.reconcileSeconds * 1000,
     liveCacheMs: fastify.config.liveCacheMs,
     observer: fastify.metrics.moves,
+    evaluation: { concurrency: fastify.config.evaluationConcurrency, invokeTimeoutMs: fastify.config.evaluationInvokeTimeoutMs },
   })
   fastify.decorate('registry', registry)
   try {
@@ -44,6 +45,20 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     fastify.log.error({ err: error }, 'start-up reconcile failed; the API serves anyway')
   }
   await warnAboutSharedFunctionAliases(fastify, registry)
+
+  // Evaluations left running by a process that stopped: at start-up (a sole SQLite process takes them whatever their
+  // lease says), then each third of the lease TTL, which is how soon a dead holder's lease can be taken over.
+  const resume = async (options: { anyHolder?: boolean } = {}): Promise<void> => {
+    await registry.resumeEvaluations(options).catch((error: unknown) => { fastify.log.error({ err: error }, 'resuming evaluations failed') })
+  }
+  await resume({ anyHolder: fastify.database.dialect === 'sqlite' })
+  const evaluationTimer = setInterval(() => { resume().catch(() => {}) }, Math.max(1000, Math.floor(fastify.config.lockTtlSeconds * 1000 / 3)))
+  evaluationTimer.unref()
+  fastify.addHook('onClose', async () => {
+    clearInterval(evaluationTimer)
+    // the leases are given back: another replica (or this one restarted) resumes the evaluations at once
+    await registry.stopEvaluations()
+  })
 
   let running: Promise<void> | undefined
   const timer = setInterval(() => {

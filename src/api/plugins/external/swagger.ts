@@ -26,6 +26,7 @@ export default fp(async function swaggerPlugin (fastify) {
         { name: 'releases', description: 'numbered pairs of a weights version and a labels version' },
         { name: 'aliases', description: 'promote, roll back, canary, history' },
         { name: 'predict', description: 'one request against any release' },
+        { name: 'evaluations', description: 'a candidate release against a baseline on recent real inputs' },
         { name: 'tokens', description: 'API tokens' },
         { name: 'operations', description: 'health, readiness, metrics' },
       ],

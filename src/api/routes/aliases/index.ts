@@ -5,6 +5,7 @@ import {
   DEFAULT_HISTORY_LIMIT, MAX_CANARY_WEIGHT_EXCLUSIVE, MAX_HISTORY_LIMIT, MAX_TEXT_LENGTH, MIN_CANARY_WEIGHT_EXCLUSIVE,
 } from '../../../contract/limits.js'
 import type { Alias } from '../../../registry/model.js'
+import { ApiError } from '../../errors.js'
 import { ifMatchNumber, sendETag } from '../../if-match.js'
 import { actorOf } from '../../plugins/app/auth.js'
 import { errorResponses, ReleaseNumberSchema, TimestampSchema } from '../../schemas/common.js'
@@ -47,7 +48,9 @@ export const AliasViewSchema = Type.Object({
 
 const ReasonSchema = Type.Optional(Type.Union([Type.String({ maxLength: MAX_TEXT_LENGTH }), Type.Null()], { description: 'why; recorded in the history' }))
 
-export const PromoteBodySchema = Type.Object({ release: ReleaseNumberSchema, reason: ReasonSchema }, { additionalProperties: false })
+const ForceSchema = Type.Optional(Type.Boolean({ description: 'admins only (403 for anyone else): skip the model\'s promotion policy; recorded in the history' }))
+
+export const PromoteBodySchema = Type.Object({ release: ReleaseNumberSchema, reason: ReasonSchema, force: ForceSchema }, { additionalProperties: false })
 export const RollbackBodySchema = Type.Object({
   to: Type.Optional(Type.Union([ReleaseNumberSchema, Type.Null()], { description: 'default: where the last move came from' })),
   reason: ReasonSchema,
@@ -56,6 +59,7 @@ export const CanaryBodySchema = Type.Object({
   release: ReleaseNumberSchema,
   weight: Type.Number({ exclusiveMinimum: MIN_CANARY_WEIGHT_EXCLUSIVE, exclusiveMaximum: MAX_CANARY_WEIGHT_EXCLUSIVE, description: 'share of traffic to the candidate' }),
   reason: ReasonSchema,
+  force: ForceSchema,
 }, { additionalProperties: false })
 export const CanaryStepBodySchema = Type.Union([
   Type.Object({ reason: ReasonSchema }, { additionalProperties: false }),
@@ -75,7 +79,10 @@ export type PromoteBody = Static<typeof PromoteBodySchema>
 export type RollbackBody = Static<typeof RollbackBodySchema>
 export type CanaryBody = Static<typeof CanaryBodySchema>
 
-/** Statuses a move can answer besides 200: 409 when another move is in flight, 412 for a stale If-Match, 502 when Lambda fails. */
+/**
+ * Statuses a move can answer besides 200: 409 when another move is in flight, 412 for a stale If-Match, 422 for a
+ * gate, warm-up or promotion policy that refuses it, 502 when Lambda fails.
+ */
 const MOVE_ERRORS = errorResponses(400, 401, 403, 404, 409, 412, 422, 502)
 
 /** Reading an alias, moving it (promote, rollback, canary steps) and its history. */
@@ -116,7 +123,7 @@ const aliasRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const { model, alias } = request.params
     const moved = await fastify.registry.promote(model, alias,
-      { release: request.body.release, reason: request.body.reason, ifMatch: ifMatchOf(request) }, actorOf(request))
+      { release: request.body.release, reason: request.body.reason, ifMatch: ifMatchOf(request), force: forceOf(request, request.body.force) }, actorOf(request))
     return withETag(reply, moved)
   })
 
@@ -149,9 +156,9 @@ const aliasRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   }, async (request, reply) => {
     const { model, alias } = request.params
-    const { release, weight, reason } = request.body
+    const { release, weight, reason, force } = request.body
     const moved = await fastify.registry.startCanary(model, alias,
-      { release, weight, reason, ifMatch: ifMatchOf(request) }, actorOf(request))
+      { release, weight, reason, ifMatch: ifMatchOf(request), force: forceOf(request, force) }, actorOf(request))
     return withETag(reply, moved)
   })
 
@@ -209,6 +216,16 @@ const aliasRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 function withETag<T extends Pick<Alias, 'revision'>> (reply: FastifyReply, alias: T): T {
   sendETag(reply, alias.revision)
   return alias
+}
+
+/**
+ * `force` of a move's body: only an admin may skip the promotion policy; anyone else sending `"force": true` gets
+ * 403 whether or not a policy applies, so that the answer never depends on the model's settings.
+ */
+export function forceOf (request: FastifyRequest, force: boolean | undefined): boolean {
+  if (force !== true) return false
+  if (request.actor?.role !== 'admin') throw new ApiError('forbidden', '"force": true skips the promotion policy and needs an admin token')
+  return true
 }
 
 /** `If-Match: "7"` (the ETag as sent) or `If-Match: 7` (bare) is revision 7; absent is no precondition. */

@@ -5,7 +5,7 @@ import { BucketNameSchema, ObjectKeySchema } from '../../../contract/schemas.js'
 import { ifMatchNumber, sendETag } from '../../if-match.js'
 import { actorOf } from '../../plugins/app/auth.js'
 import { AliasNameSchema, errorResponses, ModelNameSchema } from '../../schemas/common.js'
-import { ModelParamsSchema, ModelSchema, S3LocationSchema } from '../../schemas/registry.js'
+import { ModelParamsSchema, ModelSchema, PromotionPolicySchema, S3LocationSchema } from '../../schemas/registry.js'
 
 // The registry validates each field (names, keys, function and alias patterns); the schemas here give types and
 // bounds for the OpenAPI document without restating its rules.
@@ -18,6 +18,7 @@ const modelFields = {
   deployAlias: AliasNameSchema,
   gateImages: Type.Array(S3LocationSchema, { maxItems: MAX_GATE_IMAGES }),
   prewarm: Type.Integer({ minimum: 0, maximum: MAX_PREWARM, description: 'concurrent warm-up invocations of the target version before a move routes Lambda (default 1; 0: none)' }),
+  promotionPolicy: PromotionPolicySchema,
 }
 
 export const CreateModelBodySchema = Type.Object({
@@ -30,6 +31,7 @@ export const CreateModelBodySchema = Type.Object({
   deployAlias: Type.Optional(modelFields.deployAlias),
   gateImages: Type.Optional(modelFields.gateImages),
   prewarm: Type.Optional(modelFields.prewarm),
+  promotionPolicy: Type.Optional(modelFields.promotionPolicy),
 }, { additionalProperties: false })
 export type CreateModelBody = Static<typeof CreateModelBodySchema>
 
@@ -42,6 +44,7 @@ export const UpdateModelBodySchema = Type.Object({
   deployAlias: Type.Optional(modelFields.deployAlias),
   gateImages: Type.Optional(modelFields.gateImages),
   prewarm: Type.Optional(modelFields.prewarm),
+  promotionPolicy: Type.Optional(modelFields.promotionPolicy),
 }, { additionalProperties: false, minProperties: 1 })
 export type UpdateModelBody = Static<typeof UpdateModelBodySchema>
 
