@@ -57,6 +57,9 @@ export default async function run (): Promise<Figures> {
       lockTtlSeconds: 30,
       reconcileSeconds: 60,
       liveCacheMs: 2000,
+      cloudwatchEndpoint: undefined,
+      metricsPeriodSeconds: 60,
+      metricsDelaySeconds: 180,
     }, { s3Credentials: credentials })
     try {
       const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()

@@ -24,6 +24,11 @@ export interface ApiConfig {
   reconcileSeconds: number
   /** how long one read of a Lambda alias answers every alias read of this process */
   liveCacheMs: number
+  /** the CloudWatch endpoint (the local runtime's subset locally); undefined means AWS CloudWatch in the region */
+  cloudwatchEndpoint: string | undefined
+  /** the period rollouts read Lambda's metrics at, and how long after a step's window they wait for them */
+  metricsPeriodSeconds: number
+  metricsDelaySeconds: number
 }
 
 export interface ApiVariable {
@@ -52,6 +57,9 @@ export const API_ENVIRONMENT: readonly ApiVariable[] = [
   { name: 'AWS_ENDPOINT_URL_LAMBDA', default: '(AWS Lambda)', description: 'Lambda API endpoint, e.g. `http://127.0.0.1:9001` for the local runtime' },
   { name: 'MODELPIN_LOCK_TTL_SECONDS', default: '30', description: 'seconds an alias lock lives without renewal (its move renews it every third of this) before another process takes it over and settles its move' },
   { name: 'MODELPIN_RECONCILE_SECONDS', default: '60', description: 'seconds between two reconciles of the registry with Lambda (each process also reconciles at start-up)' },
+  { name: 'AWS_ENDPOINT_URL_CLOUDWATCH', default: '(AWS CloudWatch)', description: 'CloudWatch endpoint rollouts read Lambda\'s metrics from, e.g. the local runtime\'s (`endpoints.cloudwatch` in `.modelpin/stack.json`)' },
+  { name: 'MODELPIN_METRICS_PERIOD_SECONDS', default: '60', description: 'period of the Lambda metrics a rollout reads (Lambda publishes one-minute metrics); a rollout\'s `stepSeconds` is at least this' },
+  { name: 'MODELPIN_METRICS_DELAY_SECONDS', default: '180', description: 'seconds a rollout waits after a step\'s window for its metrics to arrive in CloudWatch before judging it (0 to 86400)' },
   { name: 'MODELPIN_LIVE_CACHE_MS', default: '2000', description: 'milliseconds one read of a Lambda alias answers every alias read of the process (moves always read Lambda afresh); 0 shares only reads in flight' },
 ]
 
@@ -76,6 +84,8 @@ export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig 
   }
   const lambdaEndpoint = nonEmpty(env.AWS_ENDPOINT_URL_LAMBDA)
   if (lambdaEndpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_LAMBDA', lambdaEndpoint)
+  const cloudwatchEndpoint = nonEmpty(env.AWS_ENDPOINT_URL_CLOUDWATCH)
+  if (cloudwatchEndpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_CLOUDWATCH', cloudwatchEndpoint)
   const s3 = s3SettingsFromEnv(env)
   if (s3.endpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_S3', s3.endpoint)
   return {
@@ -91,12 +101,21 @@ export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig 
     lockTtlSeconds: positiveInteger('MODELPIN_LOCK_TTL_SECONDS', nonEmpty(env.MODELPIN_LOCK_TTL_SECONDS) ?? '30'),
     reconcileSeconds: positiveInteger('MODELPIN_RECONCILE_SECONDS', nonEmpty(env.MODELPIN_RECONCILE_SECONDS) ?? '60'),
     liveCacheMs: milliseconds('MODELPIN_LIVE_CACHE_MS', nonEmpty(env.MODELPIN_LIVE_CACHE_MS) ?? '2000'),
+    cloudwatchEndpoint,
+    metricsPeriodSeconds: positiveInteger('MODELPIN_METRICS_PERIOD_SECONDS', nonEmpty(env.MODELPIN_METRICS_PERIOD_SECONDS) ?? '60'),
+    metricsDelaySeconds: seconds('MODELPIN_METRICS_DELAY_SECONDS', nonEmpty(env.MODELPIN_METRICS_DELAY_SECONDS) ?? '180'),
   }
 }
 
 function positiveInteger (name: string, value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n < 1 || n > 86400) throw new Error(`${name} must be a whole number of seconds from 1 to 86400, got "${value}"`)
+  return n
+}
+
+function seconds (name: string, value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 86400) throw new Error(`${name} must be a whole number of seconds from 0 to 86400, got "${value}"`)
   return n
 }
 

@@ -35,6 +35,7 @@ async function main (): Promise<void> {
     host: STACK_DEFAULTS.host,
     s3Port: port('MODELPIN_S3_PORT', STACK_DEFAULTS.s3Port),
     lambdaPort: port('MODELPIN_LAMBDA_PORT', STACK_DEFAULTS.lambdaPort),
+    cloudwatchPort: port('MODELPIN_CLOUDWATCH_PORT', STACK_DEFAULTS.cloudwatchPort),
     apiPort: port('MODELPIN_API_PORT', STACK_DEFAULTS.apiPort),
     buckets: { ...STACK_DEFAULTS.buckets },
     functionName: STACK_DEFAULTS.functionName,

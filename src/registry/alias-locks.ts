@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { PostgresAdapter, sql, type Kysely, type RawBuilder, type Selectable } from 'kysely'
+import type { Kysely, RawBuilder, Selectable } from 'kysely'
+import { databaseNow, databaseNowPlus } from './database-clock.js'
 import { isUniqueViolation, type AliasesTable, type RegistrySchema } from './db.js'
 import { AliasBusyError, AliasNotFoundError, RevisionMismatchError } from './errors.js'
 import type { AliasState } from './move-plan.js'
@@ -214,21 +215,12 @@ export class AliasLocks {
 
   /** The database's now, in the ISO-8601 form every timestamp column holds. */
   #now (): RawBuilder<string> {
-    return this.#isPostgres()
-      ? sql<string>`to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-      : sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+    return databaseNow(this.#db)
   }
 
   /** The database's now plus the TTL. */
   #expiry (): RawBuilder<string> {
-    const seconds = this.#ttlMs / 1000
-    return this.#isPostgres()
-      ? sql<string>`to_char((now() + make_interval(secs => ${seconds}::double precision)) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-      : sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`${seconds >= 0 ? '+' : ''}${seconds.toFixed(3)} seconds`})`
-  }
-
-  #isPostgres (): boolean {
-    return this.#db.getExecutor().adapter instanceof PostgresAdapter
+    return databaseNowPlus(this.#db, this.#ttlMs)
   }
 
   async #row (model: string, alias: string): Promise<AliasRow | undefined> {

@@ -12,6 +12,7 @@ import * as artifactDigests0002 from '../../migrations/0002-artifact-digests.js'
 import * as modelVersionAndFunctionAliasOwners0003 from '../../migrations/0003-model-version-and-function-alias-owners.js'
 import * as aliasLockOwners0004 from '../../migrations/0004-alias-lock-owners-and-intended-moves.js'
 import * as modelPrewarm0005 from '../../migrations/0005-model-prewarm.js'
+import * as rollouts0008 from '../../migrations/0008-rollouts.js'
 
 /** Row types of the registry's tables (snake_case, as in migrations/). Timestamps are ISO-8601 text. */
 export interface ModelsTable {
@@ -121,6 +122,47 @@ export interface ArtifactDigestsTable {
   recorded_at: string
 }
 
+/** A rollout (migrations/0008): canary steps judged on Lambda's metrics, driven by the process holding its lease. */
+export interface RolloutsTable {
+  id: string
+  model: string
+  alias: string
+  release: number
+  stable_release: number
+  /** running, succeeded, aborted, inconclusive, cancelled, failed */
+  status: string
+  failure: string | null
+  /** JSON text: the weights, increasing */
+  steps: string
+  current_step: number
+  step_seconds: number
+  /** JSON text: `{maxErrorRate, maxLatencyRatio, minInvocations}` */
+  criteria: string
+  started_at: string
+  /** when the current step's weight started to serve: its metrics window opens there */
+  step_started_at: string
+  /** how many times step_seconds the current step's window spans (extended while it lacks invocations) */
+  step_lengths: ColumnType<number, number | undefined, number>
+  finished_at: string | null
+  actor: string
+  reason: string | null
+  /** held by the one process driving the rollout; judged by the database's clock, as alias locks */
+  lease_token: string | null
+  lease_owner: string | null
+  lease_expires_at: string | null
+}
+
+/** One verdict of a rollout step (migrations/0008). */
+export interface RolloutObservationsTable {
+  id: Generated<number>
+  rollout_id: string
+  step: number
+  weight: number
+  at: string
+  /** JSON text: `{candidate, stable, passed, violations}` */
+  figures: string
+}
+
 export interface RegistrySchema {
   models: ModelsTable
   releases: ReleasesTable
@@ -130,6 +172,8 @@ export interface RegistrySchema {
   deployments: DeploymentsTable
   artifact_digests: ArtifactDigestsTable
   function_alias_owners: FunctionAliasOwnersTable
+  rollouts: RolloutsTable
+  rollout_observations: RolloutObservationsTable
 }
 
 export interface RegistryDatabase {
@@ -197,6 +241,7 @@ export const REGISTRY_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003-model-version-and-function-alias-owners': modelVersionAndFunctionAliasOwners0003,
   '0004-alias-lock-owners-and-intended-moves': aliasLockOwners0004,
   '0005-model-prewarm': modelPrewarm0005,
+  '0008-rollouts': rollouts0008,
 }
 
 /** Kysely's migration provider for the registry's migrations. */

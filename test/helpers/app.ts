@@ -79,6 +79,9 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     lockTtlSeconds: 30,
     reconcileSeconds: 60,
     liveCacheMs: 2000,
+    cloudwatchEndpoint: undefined,
+    metricsPeriodSeconds: 60,
+    metricsDelaySeconds: 180,
     ...overrides,
   }
   const app = await buildApp(config, { s3Credentials: S3_CREDENTIALS, ...buildOptions })
