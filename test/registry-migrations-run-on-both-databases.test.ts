@@ -12,7 +12,7 @@ for (const kind of DATABASE_KINDS) {
     t.same(await migrateToLatest(database.db), [])
 
     const tables = (await database.db.introspection.getTables()).map((table) => table.name).sort()
-    t.same(tables, ['alias_history', 'aliases', 'api_tokens', 'artifact_digests', 'deployments', 'function_alias_owners', 'models', 'releases'])
+    t.same(tables, ['alias_history', 'aliases', 'api_tokens', 'artifact_digests', 'deployments', 'function_alias_owners', 'models', 'releases', 'rollout_observations', 'rollouts'])
   })
 }
 
