@@ -31,9 +31,8 @@ export function judgeStep (figures: { candidate: StepFigures, stable: StepFigure
     const rate = candidate.errors / candidate.invocations
     if (rate > criteria.maxErrorRate) violations.push(`maxErrorRate: ${round(rate)} vs ${criteria.maxErrorRate}`)
   }
-  const enough = candidate.invocations >= criteria.minInvocations
-  if (violations.length > 0 && (enough || errorsAlreadyDecide(candidate, criteria))) return { kind: 'fail', violations }
-  if (!enough) {
+  if (candidate.invocations < criteria.minInvocations) {
+    if (violations.length > 0 && errorsAlreadyDecide(candidate, criteria)) return { kind: 'fail', violations }
     const short = [`minInvocations: ${candidate.invocations} vs ${criteria.minInvocations}`]
     return lengths >= MAX_STEP_LENGTHS ? { kind: 'inconclusive', violations: short } : { kind: 'extend', violations: short }
   }
