@@ -6,14 +6,14 @@ const ROLLOUTS = `${MODEL_ALIAS}/rollouts`
 
 /** Invokes `fn:live` back to back (two at a time) with `payload` until stopped, as production traffic would. */
 function traffic (lambda: LambdaClient, payload: unknown): { stop: () => Promise<void> } {
-  let running = true
+  const state = { running: true }
   const worker = async (): Promise<void> => {
-    while (running) {
+    while (state.running) {
       await lambda.send(new InvokeCommand({ FunctionName: 'fn', Qualifier: 'live', Payload: Buffer.from(JSON.stringify(payload)) })).catch(() => {})
     }
   }
   const workers = [worker(), worker()]
-  return { stop: async () => { running = false; await Promise.all(workers) } }
+  return { stop: async () => { state.running = false; await Promise.all(workers) } }
 }
 
 async function rolloutOf (api: WorldApi['api'], id: string): Promise<any> {

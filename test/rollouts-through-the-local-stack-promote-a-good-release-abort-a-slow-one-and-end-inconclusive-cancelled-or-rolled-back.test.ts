@@ -10,16 +10,16 @@ const ROLLOUTS = `${ALIAS}/rollouts`
 
 /** Invokes `live` back to back (two at a time) until stopped, as production traffic would. */
 function traffic (send: () => Promise<unknown>): { stop: () => Promise<number> } {
-  let running = true
+  const state = { running: true }
   let count = 0
   const worker = async (): Promise<void> => {
-    while (running) {
+    while (state.running) {
       await send().catch(() => {})
       count++
     }
   }
   const workers = [worker(), worker()]
-  return { stop: async () => { running = false; await Promise.all(workers); return count } }
+  return { stop: async () => { state.running = false; await Promise.all(workers); return count } }
 }
 
 async function finished (api: AdminClient, location: string, limitMs = 120_000): Promise<any> {
