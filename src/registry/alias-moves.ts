@@ -69,8 +69,12 @@ export async function rollback (ctx: RegistryContext, model: string, alias: stri
     plan: async (claimed) => {
       servedRelease(claimed) // an alias that serves nothing yet has no history to look back through
       cancelling = (await runningRollout(ctx.db, model, alias))?.id
-      if (named !== undefined) return planRollback(claimed, named.number)
-      return planRollbackWithoutTo(claimed, rollbackLooksBack(claimed) ? await releaseBeforeLastMove(ctx, model, alias) : null)
+      const plan = named !== undefined
+        ? planRollback(claimed, named.number)
+        : planRollbackWithoutTo(claimed, rollbackLooksBack(claimed) ? await releaseBeforeLastMove(ctx, model, alias) : null)
+      if (cancelling === undefined) return plan
+      const cancelled = `rollout ${cancelling} cancelled`
+      return { ...plan, detail: plan.detail === null ? cancelled : `${plan.detail}; ${cancelled}` }
     },
   })
 }

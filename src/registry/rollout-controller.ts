@@ -4,7 +4,7 @@ import { LOCK_OWNER } from './alias-locks.js'
 import { abortCanary, promoteCanary, stepCanary, type RolloutMove } from './alias-moves.js'
 import { timestamp, type RegistryContext } from './context.js'
 import { databaseNow, databaseNowPlus } from './database-clock.js'
-import { messageOf, NoCanaryError } from './errors.js'
+import { AliasBusyError, messageOf, NoCanaryError, OutcomeUnknownError, RevisionMismatchError } from './errors.js'
 import type { Model, RolloutCriteria, RolloutObservation, RolloutStatus, StepFigures } from './model.js'
 import { getModel } from './models.js'
 import { finishRollout, recordObservation, type RolloutRow } from './rollout-store.js'
@@ -185,7 +185,7 @@ export class RolloutController {
             .where('id', '=', row.id).execute()
         }))
     } catch (error) {
-      if (error instanceof RolloutMovedOnError) return
+      if (error instanceof RolloutMovedOnError || movesLater(error)) return
       await this.#failed(model, row, token, error)
     }
   }
@@ -200,7 +200,7 @@ export class RolloutController {
       ctx.observer?.rolloutFinished?.(status)
       ctx.logger.warn({ model: model.name, alias: row.alias, rollout: row.id, status, failure }, 'rollout ended; its canary is aborted')
     } catch (error) {
-      if (error instanceof RolloutMovedOnError) return
+      if (error instanceof RolloutMovedOnError || movesLater(error)) return
       if (error instanceof NoCanaryError) {
         await this.#end(row, status, failure)
         return
@@ -245,6 +245,15 @@ export class RolloutController {
   #reason (row: RolloutRow): string {
     return row.reason === null ? `rollout ${row.id}` : `rollout ${row.id}: ${row.reason}`
   }
+}
+
+/**
+ * True when a move of the rollout did not fail but could not happen now: another move held the alias (the next
+ * tick decides again, after it), or its outcome is unknown (a reconcile settles it, and the next tick catches up
+ * from what the alias then serves).
+ */
+function movesLater (error: unknown): boolean {
+  return error instanceof AliasBusyError || error instanceof RevisionMismatchError || error instanceof OutcomeUnknownError
 }
 
 function describe (figures: StepFigures): string {
