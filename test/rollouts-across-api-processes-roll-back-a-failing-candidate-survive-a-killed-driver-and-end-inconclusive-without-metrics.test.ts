@@ -1,6 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda'
 import t from 'tap'
-import { MODEL_ALIAS, startMoveWorld, waitFor, type WorldApi } from './helpers/move-world.js'
+import { ALIAS_PATH, MODEL_ALIAS, startMoveWorld, waitFor, type WorldApi } from './helpers/move-world.js'
 
 const ROLLOUTS = `${MODEL_ALIAS}/rollouts`
 
@@ -84,19 +84,45 @@ t.test('rollouts driven by API processes on PostgreSQL, each through the runtime
     t.match((await api.get(`${MODEL_ALIAS}/history?limit=1`)).body.history, [{ action: 'canary-abort', actor: 'rollout', fromRelease: 3, toRelease: 2, outcome: 'succeeded' }])
   })
 
+  await t.test('a step move whose outcome is unknown is settled by a reconcile, and the rollout catches up without moving again', async (t) => {
+    const api = second!.api
+    const load = traffic(world.direct, {})
+    const started = await api.post(ROLLOUTS, { release: 3, steps: [0.2, 0.5], stepSeconds: 5, criteria: { minInvocations: 5 } })
+    t.equal(started.status, 202, JSON.stringify(started.body))
+    // the step move's UpdateAlias reaches Lambda but its reply is lost, and reading Lambda back fails too: the move
+    // ends 503 outcome_unknown, its lock left with its intent for a reconcile, its rollout's bookkeeping not written
+    const proxy = second!.proxy
+    const route = proxy.add({ method: 'PUT', path: ALIAS_PATH, action: { kind: 'drop-reply' }, times: 1 })
+    await route.matched()
+    const readBack = proxy.add({ method: 'GET', path: ALIAS_PATH, action: { kind: 'answer', status: 500, body: { Message: 'injected' } } })
+    await second!.process.waitForLog((entry) => entry.msg?.startsWith('routing Lambda failed and reading it back failed too') === true)
+    readBack.remove()
+    const done = await ended(api, started.body.id)
+    await load.stop()
+    t.equal(done.status, 'succeeded', JSON.stringify(done))
+    t.same((done.observations as any[]).map((o) => o.step), [0, 1], 'the step Lambda had taken is not judged or moved again')
+    const history = ((await api.get(`${MODEL_ALIAS}/history?limit=3`)).body.history as any[]).reverse()
+    t.match(history, [
+      { action: 'canary-start', toRelease: 3, outcome: 'succeeded' },
+      { action: 'canary-step', actor: 'rollout', toRelease: 3, outcome: 'succeeded', detail: /settled by reconcile/ },
+      { action: 'canary-promote', actor: 'rollout', toRelease: 3, outcome: 'succeeded' },
+    ], 'one entry per step')
+    t.match((await api.get(MODEL_ALIAS)).body, { release: 3, canary: null })
+  })
+
   await t.test('with CloudWatch unreachable the step is extended, then the rollout ends inconclusive with its canary aborted', async (t) => {
     second!.process.kill('SIGTERM')
     await second!.process.exited
     // nothing listens on port 1: every GetMetricData fails to connect
     const blind = await world.startApi({ env: metricsEnv('http://127.0.0.1:1') })
     const load = traffic(world.direct, {})
-    const started = await blind.api.post(ROLLOUTS, { release: 3, steps: [0.5], stepSeconds: 5, criteria: { minInvocations: 1 } })
+    const started = await blind.api.post(ROLLOUTS, { release: 2, steps: [0.5], stepSeconds: 5, criteria: { minInvocations: 1 } })
     t.equal(started.status, 202, JSON.stringify(started.body))
     const done = await ended(blind.api, started.body.id)
     await load.stop()
     t.equal(done.status, 'inconclusive', JSON.stringify(done))
     t.match(done.failure, /the metrics could not be read/)
     t.same(done.observations, [], 'no figures were ever read')
-    t.match((await blind.api.get(MODEL_ALIAS)).body, { release: 2, canary: null })
+    t.match((await blind.api.get(MODEL_ALIAS)).body, { release: 3, canary: null })
   })
 })
