@@ -70,7 +70,7 @@ t.test('rollout start, status and cancel send the contract\'s requests and print
     finishedAt: '2026-01-01T00:08:00.000Z',
     actor: 'ops',
     reason: null,
-    observations: [{ step: 0, weight: 0.1, at: '2026-01-01T00:08:00.000Z', candidate: { invocations: 40, errors: 8, p95Ms: 31.2 }, stable: { invocations: 360, errors: 0, p95Ms: 30 }, passed: false, violations: ['maxErrorRate: 0.2 vs 0.01'] }],
+    observations: [{ step: 0, weight: 0.1, candidate: { invocations: 40, errors: 8, p95Ms: 31.2 }, stable: { invocations: 360, errors: 0, p95Ms: 30 }, passed: false, violations: ['maxErrorRate: 0.2 vs 0.01'] }],
   }
   const server = await startRecordingServer(t, (request) => request.method === 'GET' && request.url.endsWith('/rollouts')
     ? { status: 200, body: { rollouts: [rollout] } }

@@ -66,6 +66,10 @@ t.test('rollouts through the local stack, each step a move judged on the runtime
     await load.stop()
     t.equal(done.status, 'succeeded', JSON.stringify(done))
     t.equal(done.observations.length, 2, 'one verdict per step')
+    t.same(Object.keys(done).sort(), ['actor', 'alias', 'criteria', 'currentStep', 'failure', 'finishedAt', 'id', 'model', 'observations', 'reason',
+      'release', 'stableRelease', 'startedAt', 'status', 'stepSeconds', 'steps'], 'the contract\'s fields, no more')
+    t.same(Object.keys(done.observations[0]).sort(), ['candidate', 'passed', 'stable', 'step', 'violations', 'weight'])
+    t.same(Object.keys(done.observations[0].candidate).sort(), ['errors', 'invocations', 'p95Ms'])
     for (const [i, observation] of (done.observations as any[]).entries()) {
       t.match(observation, { step: i, weight: [0.2, 0.5][i], passed: true, violations: [] })
       t.ok(observation.candidate.invocations >= 5 && observation.stable.invocations > 0, `step ${i} saw both releases: ${JSON.stringify(observation)}`)

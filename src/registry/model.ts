@@ -141,7 +141,6 @@ export interface StepFigures { invocations: number, errors: number, p95Ms: numbe
 export interface RolloutObservation {
   step: number
   weight: number
-  at: string
   candidate: StepFigures
   stable: StepFigures
   passed: boolean

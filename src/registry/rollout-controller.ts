@@ -145,9 +145,9 @@ export class RolloutController {
     const verdict = judgeStep(figures, criteria, row.step_lengths)
     const weight = steps[row.current_step]!
     const observation: RolloutObservation = {
-      step: row.current_step, weight, at: timestamp(ctx), ...figures, passed: verdict.kind === 'pass', violations: verdict.violations,
+      step: row.current_step, weight, ...figures, passed: verdict.kind === 'pass', violations: verdict.violations,
     }
-    await recordObservation(ctx.db, id, observation)
+    await recordObservation(ctx.db, id, observation, timestamp(ctx))
     log.info({ verdict: verdict.kind, ...figures, violations: verdict.violations }, 'rollout step judged')
     switch (verdict.kind) {
       case 'extend':

@@ -37,9 +37,9 @@ export async function finishRollout (
   return Number(result.numUpdatedRows) === 1
 }
 
-/** Appends one verdict to a rollout. */
-export async function recordObservation (db: Kysely<RegistrySchema>, id: string, observation: RolloutObservation): Promise<void> {
-  const { step, weight, at, ...figures } = observation
+/** Appends one verdict to a rollout, made at `at`. */
+export async function recordObservation (db: Kysely<RegistrySchema>, id: string, observation: RolloutObservation, at: string): Promise<void> {
+  const { step, weight, ...figures } = observation
   await db.insertInto('rollout_observations').values({ rollout_id: id, step, weight, at, figures: JSON.stringify(figures) }).execute()
 }
 
@@ -65,7 +65,7 @@ export async function toRollout (db: Kysely<RegistrySchema>, row: RolloutRow): P
     reason: row.reason,
     observations: observations.map((o) => {
       const figures = JSON.parse(o.figures) as { candidate: StepFigures, stable: StepFigures, passed: boolean, violations: string[] }
-      return { step: o.step, weight: o.weight, at: o.at, ...figures }
+      return { step: o.step, weight: o.weight, ...figures }
     }),
   }
 }

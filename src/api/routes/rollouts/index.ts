@@ -46,7 +46,6 @@ export const RolloutSchema = Type.Object({
   observations: Type.Array(Type.Object({
     step: Type.Integer(),
     weight: Type.Number(),
-    at: TimestampSchema,
     candidate: FiguresSchema,
     stable: FiguresSchema,
     passed: Type.Boolean(),
