@@ -30,16 +30,27 @@ export class RolloutController {
   readonly #held = new Map<string, string>()
   /** rollouts with a decision in flight (a move takes seconds; the next ticks only renew their lease) */
   readonly #busy = new Map<string, Promise<void>>()
+  /**
+   * True until the first tick of a sole process (SQLite): any lease it finds then is a leftover of a process that
+   * stopped, so it is taken at once rather than after the TTL, as alias locks are at start-up.
+   */
+  #anyHolder: boolean
 
   constructor (ctx: RegistryContext) {
     this.#ctx = ctx
+    this.#anyHolder = ctx.soleProcess
   }
 
   /** One pass: leases taken and renewed, due rollouts advanced in the background. */
   async tick (): Promise<void> {
     const db = this.#ctx.db
     const rows = await db.selectFrom('rollouts').selectAll().where('status', '=', 'running').execute()
+    const anyHolder = this.#anyHolder
+    this.#anyHolder = false
     for (const row of rows) {
+      if (anyHolder && row.lease_token !== null && !this.#held.has(row.id)) {
+        await this.#lease(row, true)
+      }
       if (!await this.#lease(row)) continue
       if (this.#busy.has(row.id)) continue
       const advancing = this.#advance(row.id)
@@ -62,7 +73,7 @@ export class RolloutController {
   }
 
   /** Takes or renews the lease of `row`; false when another process holds it. */
-  async #lease (row: RolloutRow): Promise<boolean> {
+  async #lease (row: RolloutRow, anyHolder = false): Promise<boolean> {
     const { db, locks } = this.#ctx
     const expiry = databaseNowPlus(db, locks.ttlMs)
     const mine = this.#held.get(row.id)
@@ -79,7 +90,9 @@ export class RolloutController {
       .where('id', '=', row.id).where('status', '=', 'running')
     take = row.lease_token === null
       ? take.where('lease_token', 'is', null)
-      : take.where('lease_token', '=', row.lease_token).where('lease_expires_at', '<', databaseNow(db))
+      : anyHolder
+        ? take.where('lease_token', '=', row.lease_token)
+        : take.where('lease_token', '=', row.lease_token).where('lease_expires_at', '<', databaseNow(db))
     const taken = await take.executeTakeFirst()
     if (Number(taken.numUpdatedRows) !== 1) return false
     this.#held.set(row.id, token)
