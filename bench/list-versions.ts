@@ -59,6 +59,9 @@ export default async function run (): Promise<Figures> {
       liveCacheMs: 2000,
       evaluationConcurrency: 4,
       evaluationInvokeTimeoutMs: 60_000,
+      cloudwatchEndpoint: undefined,
+      metricsPeriodSeconds: 60,
+      metricsDelaySeconds: 180,
     }, { s3Credentials: credentials })
     try {
       const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()

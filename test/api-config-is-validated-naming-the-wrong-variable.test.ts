@@ -20,6 +20,9 @@ t.test('with an empty environment every setting has its documented default', asy
     liveCacheMs: 2000,
     evaluationConcurrency: 4,
     evaluationInvokeTimeoutMs: 60000,
+    cloudwatchEndpoint: undefined,
+    metricsPeriodSeconds: 60,
+    metricsDelaySeconds: 180,
   })
 })
 
@@ -40,10 +43,16 @@ t.test('each variable sets its field', async (t) => {
     MODELPIN_LIVE_CACHE_MS: '0',
     MODELPIN_EVALUATION_CONCURRENCY: '8',
     MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS: '5000',
+    AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9002',
+    MODELPIN_METRICS_PERIOD_SECONDS: '1',
+    MODELPIN_METRICS_DELAY_SECONDS: '0',
   })
   t.match(config, {
     evaluationConcurrency: 8,
     evaluationInvokeTimeoutMs: 5000,
+    cloudwatchEndpoint: 'http://127.0.0.1:9002',
+    metricsPeriodSeconds: 1,
+    metricsDelaySeconds: 0,
     lockTtlSeconds: 5,
     reconcileSeconds: 2,
     liveCacheMs: 0,
@@ -76,6 +85,9 @@ t.test('a wrong value is refused with a message naming its variable', async (t) 
     [{ AWS_ENDPOINT_URL_LAMBDA: 'ftp://x' }, /^AWS_ENDPOINT_URL_LAMBDA must be an http\(s\) URL/],
     [{ S3_FORCE_PATH_STYLE: 'yes' }, /^S3_FORCE_PATH_STYLE/],
     [{ S3_CHECKSUMS: 'always' }, /^S3_CHECKSUMS/],
+    [{ AWS_ENDPOINT_URL_CLOUDWATCH: 'nowhere' }, /^AWS_ENDPOINT_URL_CLOUDWATCH must be a URL/],
+    [{ MODELPIN_METRICS_PERIOD_SECONDS: '0' }, /^MODELPIN_METRICS_PERIOD_SECONDS must be a whole number of seconds from 1/],
+    [{ MODELPIN_METRICS_DELAY_SECONDS: '-5' }, /^MODELPIN_METRICS_DELAY_SECONDS must be a whole number of seconds from 0/],
   ]
   for (const [env, message] of cases) t.throws(() => loadApiConfig(env), { message }, JSON.stringify(env))
 })
@@ -84,7 +96,8 @@ t.test('the variables table names every variable the loader reads, each with a d
   const names = API_ENVIRONMENT.flatMap((v) => v.name.split(', '))
   for (const name of ['MODELPIN_API_HOST', 'MODELPIN_API_PORT', 'MODELPIN_DATA_DIR', 'DATABASE_URL', 'MODELPIN_ADMIN_TOKEN',
     'MODELPIN_UPLOAD_TMP_DIR', 'LOG_LEVEL', 'AWS_ENDPOINT_URL_S3', 'S3_FORCE_PATH_STYLE', 'S3_CHECKSUMS', 'AWS_REGION',
-    'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_LAMBDA']) {
+    'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_LAMBDA', 'AWS_ENDPOINT_URL_CLOUDWATCH',
+    'MODELPIN_METRICS_PERIOD_SECONDS', 'MODELPIN_METRICS_DELAY_SECONDS']) {
     t.ok(names.includes(name), name)
   }
   for (const v of API_ENVIRONMENT) t.ok(v.default !== '' && v.description !== '', v.name)

@@ -5,6 +5,7 @@ import t from 'tap'
 import * as errors from '../src/registry/errors.js'
 import { ERROR_CODES, type ErrorCode } from '../src/api/errors.js'
 import { NAME_PATTERN } from '../src/api/schemas/common.js'
+import { CloudWatchStepMetrics, createCloudWatchClient } from '../src/deploy/cloudwatch-metrics.js'
 import { LambdaDeployer } from '../src/deploy/lambda-deployer.js'
 import { isValidName } from '../src/registry/registry.js'
 import { build, type ApiAnswer } from './helpers/app.js'
@@ -24,12 +25,17 @@ t.test('every error code is answered by a real request with its status, and the 
   // move that made it) running until the function's 3 s timeout. They refuse warm-ups too: only `unwarmable`'s model
   // warms up (and fails); the others have `prewarm` 0.
   const refuser = { bundlePath: handlerPath('refuses-every-image.mjs'), handler: 'index.handler', environment: {}, timeoutSeconds: 3 }
-  const { runtime } = await startTestRuntime(t, { functions: ['refuser', 'gated', 'holder', 'unsure', 'unwarmable', 'policed'].map((name) => ({ name, ...refuser })) })
+  const { runtime } = await startTestRuntime(t, {
+    functions: ['refuser', 'gated', 'holder', 'unsure', 'unwarmable', 'policed', 'roller'].map((name) => ({ name, ...refuser })),
+    cloudwatchPort: 0,
+  })
   // every Lambda call through a fault proxy; only function `unsure`'s get faults (for outcome_unknown)
   const proxy = await startFaultProxy(t, runtime.url)
   const lambda = lambdaClient(proxy.url)
   t.teardown(() => lambda.destroy())
-  const app = await build(t, { deployer: new LambdaDeployer({ lambda }) })
+  const cloudwatch = createCloudWatchClient({ endpoint: runtime.cloudwatchUrl, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+  t.teardown(() => cloudwatch.destroy())
+  const app = await build(t, { deployer: new LambdaDeployer({ lambda }), metrics: new CloudWatchStepMetrics(cloudwatch, 60) })
   const { api, bucket } = app
 
   const [release] = await app.modelWithReleases('resnet', 2)
@@ -43,6 +49,11 @@ t.test('every error code is answered by a real request with its status, and the 
   await app.modelWithReleases('ghost', 1, { functionName: 'no-such-function' })
   await app.modelWithReleases('unsure', 1, { functionName: 'unsure', ...cold })
   await app.modelWithReleases('unwarmable', 1, { functionName: 'unwarmable' })
+  // rollouts of `roller` never reach a verdict in this test (steps of ten minutes): only their answers count
+  await app.modelWithReleases('roller', 2, { functionName: 'roller', ...cold })
+  t.equal((await api('POST', '/v1/models/roller/aliases/production/promote', { body: { release: 1 } })).status, 200)
+  const rollouts = '/v1/models/roller/aliases/production/rollouts'
+  const rollout = { release: 2, steps: [0.1], stepSeconds: 600 }
   t.equal((await app.createModel('lost', { bucket: 'no-such-bucket-modelpin' })).status, 201)
   // a policy that no evaluation of a function refusing every image can pass (nothing is answered: agreement is null)
   await app.modelWithReleases('policed', 3, { functionName: 'policed', ...cold })
@@ -82,6 +93,22 @@ t.test('every error code is answered by a real request with its status, and the 
       t.match(await held, { status: 422, body: { error: { code: 'gate_rejected', message: /Sandbox\.Timedout/ } } }, 'the held move ends')
       return busy
     }],
+    ['canary_in_progress', 409, async () => {
+      await api('POST', '/v1/models/roller/aliases/production/canary', { body: { release: 2, weight: 0.1 } })
+      const refused = await api('POST', rollouts, { body: rollout })
+      await api('DELETE', '/v1/models/roller/aliases/production/canary')
+      return refused
+    }],
+    ['rollout_in_progress', 409, async () => {
+      t.equal((await api('POST', rollouts, { body: rollout })).status, 202, 'a rollout runs')
+      return await api('POST', '/v1/models/roller/aliases/production/promote', { body: { release: 2 } })
+    }],
+    ['rollout_finished', 409, async () => {
+      const [running] = (await api('GET', rollouts)).body.rollouts
+      t.equal((await api('DELETE', `${rollouts}/${running.id as string}`)).status, 200, 'cancelled')
+      return await api('DELETE', `${rollouts}/${running.id as string}`)
+    }],
+    ['rollout_not_found', 404, () => api('GET', `${rollouts}/no-such-rollout`)],
     ['revision_mismatch', 412, () => api('POST', '/v1/models/resnet/aliases/production/promote', { body: { release: 2 }, headers: { 'if-match': '"7"' } })],
     ['unsupported_media_type', 415, () => api('POST', '/v1/models', { body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } })],
     ['unknown_release', 422, () => api('POST', '/v1/models/resnet/aliases/production/promote', { body: { release: 99 } })],

@@ -106,6 +106,13 @@ t.test('each CLI command once against the local stack, its --json output parsed 
     ['promote', 1, 3, 'succeeded'],
   ])
 
+  // rollout: start (its first step runs at once), status, cancel; a second cancel is a conflict
+  const rollout = await cliJson(['rollout', 'resnet50', 'production', 'start', '3', '--steps', '10%,50%', '--step', '10m', '--max-error-rate', '0.05'])
+  t.match(rollout, { release: 3, stableRelease: 2, status: 'running', steps: [0.1, 0.5], stepSeconds: 600, criteria: { maxErrorRate: 0.05, minInvocations: 20 } })
+  t.match(await cliJson(['rollout', 'resnet50', 'production', 'status']), { id: rollout.id, status: 'running', observations: [] })
+  t.match(await cliJson(['rollout', 'resnet50', 'production', 'cancel']), { id: rollout.id, status: 'cancelled' })
+  t.equal((await cli(['rollout', 'resnet50', 'production', 'cancel', rollout.id])).code, EXIT_CODES.conflict, 'a finished rollout: 409 exits 4')
+
   // exit codes of failures
   t.equal((await cli(['promote', 'resnet50', 'production', '9'])).code, EXIT_CODES.rejected, 'an unknown release exits 5')
   t.equal((await cli(['alias', 'no-such-model', 'production'])).code, EXIT_CODES.notFound, 'an unknown model exits 3')

@@ -39,6 +39,19 @@ t.test('each command turns its positionals and flags into typed arguments', asyn
     { model: 'resnet50', alias: 'production', action: 'promote', ifMatch: undefined })
   t.same(run(['canary', 'resnet50', 'production', 'abort', '--reason', 'errors up']).args,
     { model: 'resnet50', alias: 'production', action: 'abort', reason: 'errors up', ifMatch: undefined })
+  t.same(run(['rollout', 'resnet50', 'production', 'start', '3', '--steps', '10%,50%', '--step', '5m', '--max-error-rate', '0.01',
+    '--max-latency-ratio', '1.5', '--min-invocations', '100']).args,
+  { model: 'resnet50', alias: 'production', action: 'start', release: 3, steps: [0.1, 0.5], stepSeconds: 300, criteria: { maxErrorRate: 0.01, maxLatencyRatio: 1.5, minInvocations: 100 }, reason: undefined, ifMatch: undefined })
+  t.same(run(['rollout', 'resnet50', 'production', 'start', '3', '--steps', '0.2', '--step', '90']).args,
+    { model: 'resnet50', alias: 'production', action: 'start', release: 3, steps: [0.2], stepSeconds: 90, criteria: {}, reason: undefined, ifMatch: undefined })
+  t.same(run(['rollout', 'resnet50', 'production', 'status']).args,
+    { model: 'resnet50', alias: 'production', action: 'status', id: undefined, reason: undefined, ifMatch: undefined })
+  t.same(run(['rollout', 'resnet50', 'production', 'cancel', 'r-1', '--reason', 'later']).args,
+    { model: 'resnet50', alias: 'production', action: 'cancel', id: 'r-1', reason: 'later', ifMatch: undefined })
+  for (const bad of [['--steps', '10%,100%', '--step', '5m'], ['--steps', '10%'], ['--steps', '10%', '--step', '5 minutes'], ['--step', '5m']]) {
+    t.throws(() => parseCommandLine(['rollout', 'resnet50', 'production', 'start', '3', ...bad]), { name: 'UsageError' }, bad.join(' '))
+  }
+  t.throws(() => parseCommandLine(['rollout', 'resnet50', 'production', 'status', '--steps', '10%']), { name: 'UsageError' }, 'start options on status')
   t.same(run(['predict', 'resnet50', '--file', 'cat.jpg', '--release', '1', '--top-k', '3']).args,
     { model: 'resnet50', image: { file: 'cat.jpg' }, release: 1, alias: undefined, topK: 3 })
   t.same(run(['predict', 'resnet50', '--s3', 'in/cats/a@b.jpg@v1', '--alias', 'staging']).args,

@@ -53,6 +53,51 @@ t.test('canary start, promote and abort send the contract\'s requests with If-Ma
   t.same(json(server.requests[2]!.body), { reason: 'errors up' })
 })
 
+t.test('rollout start, status and cancel send the contract\'s requests and print the observations as a table', async (t) => {
+  const rollout = {
+    id: 'r-1',
+    model: 'resnet50',
+    alias: 'production',
+    release: 3,
+    stableRelease: 2,
+    status: 'aborted',
+    failure: 'maxErrorRate: 0.2 vs 0.01',
+    steps: [0.1, 0.5],
+    currentStep: 0,
+    stepSeconds: 300,
+    criteria: { maxErrorRate: 0.01, maxLatencyRatio: null, minInvocations: 20 },
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:08:00.000Z',
+    actor: 'ops',
+    reason: null,
+    observations: [{ step: 0, weight: 0.1, candidate: { invocations: 40, errors: 8, p95Ms: 31.2 }, stable: { invocations: 360, errors: 0, p95Ms: 30 }, passed: false, violations: ['maxErrorRate: 0.2 vs 0.01'] }],
+  }
+  const server = await startRecordingServer(t, (request) => request.method === 'GET' && request.url.endsWith('/rollouts')
+    ? { status: 200, body: { rollouts: [rollout] } }
+    : { status: request.method === 'POST' ? 202 : 200, body: rollout })
+
+  const start = await cli(t, server.url, ['rollout', 'resnet50', 'production', 'start', '3', '--steps', '10%,50%', '--step', '5m', '--max-error-rate', '0.01', '--if-match', '7'])
+  t.equal(start.code, EXIT_CODES.ok)
+  t.equal(server.requests[0]?.method, 'POST')
+  t.equal(server.requests[0]?.url, '/v1/models/resnet50/aliases/production/rollouts')
+  t.equal(server.requests[0]?.headers['if-match'], '"7"')
+  t.same(json(server.requests[0]!.body), { release: 3, steps: [0.1, 0.5], stepSeconds: 300, criteria: { maxErrorRate: 0.01 } })
+
+  const status = await cli(t, server.url, ['rollout', 'resnet50', 'production', 'status'])
+  t.equal(status.code, EXIT_CODES.ok)
+  t.equal(server.requests[1]?.url, '/v1/models/resnet50/aliases/production/rollouts', 'without an id: the newest rollout')
+  t.equal(server.requests[2]?.url, '/v1/models/resnet50/aliases/production/rollouts/r-1')
+  t.match(status.stdout, /^steps: +10%, 50%$/m)
+  t.match(status.stdout, /^STEP +WEIGHT +CAND INV +CAND ERR +CAND P95 +STABLE INV +STABLE ERR +STABLE P95 +PASSED +VIOLATIONS$/m)
+  t.match(status.stdout, /^ +1 +10% +40 +8 +31 ms +360 +0 +30 ms +no +maxErrorRate: 0\.2 vs 0\.01$/m)
+
+  const cancel = await cli(t, server.url, ['rollout', 'resnet50', 'production', 'cancel', 'r-1', '--reason', 'not today'])
+  t.equal(cancel.code, EXIT_CODES.ok)
+  t.equal(server.requests[3]?.method, 'DELETE')
+  t.equal(server.requests[3]?.url, '/v1/models/resnet50/aliases/production/rollouts/r-1')
+  t.same(json(server.requests[3]!.body), { reason: 'not today' })
+})
+
 t.test('predict sends a local file as base64 and an S3 image as its location, with the release or alias', async (t) => {
   const answer = {
     predictions: [{ index: 3, label: 'tiger shark', score: 0.875 }, { index: 0, label: 'tench', score: 0.125 }],

@@ -307,7 +307,7 @@ for (const kind of DATABASE_KINDS) {
     t.same(deployer.calls.filter((call) => call.startsWith('warmup')), ['warmup 2', 'warmup 2'], 'a canary warms the candidate\'s version')
     deployer.calls.length = 0
     await move('canary-promote', (alias) => planCanaryPromote(alias))
-    t.same(deployer.calls, ['publish release 2: reuse 2', 'warmup 2', 'warmup 2', 'route 2'], 'promoting the canary warms it for all the traffic')
+    t.same(deployer.calls, ['publish release 2: reuse 2', 'route 2'], 'promoting the canary warms nothing: its version serves already (DESIGN.md, Rollouts)')
     deployer.calls.length = 0
     await move('rollback', (alias) => planRollback(alias, 1))
     t.same(deployer.calls.filter((call) => call.startsWith('warmup')), ['warmup 1', 'warmup 1'], 'a rollback to another version warms it')

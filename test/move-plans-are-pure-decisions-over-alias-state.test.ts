@@ -3,7 +3,7 @@ import type { LiveAlias } from '../src/registry/deployer.js'
 import { AliasNotFoundError, InvalidInputError, NoCanaryError } from '../src/registry/errors.js'
 import type { LiveView } from '../src/registry/model.js'
 import {
-  deployStepsOf, warmupVersionOf, planAdoption, planCanaryAbort, planCanaryPromote, planCanaryStart, planPromote, planRollback,
+  deployStepsOf, warmupVersionOf, planAdoption, planCanaryAbort, planCanaryPromote, planCanaryStart, planCanaryStep, planPromote, planRollback,
   planRollbackWithoutTo, ROLLBACK_LOOKBACK_ACTIONS, rollbackLooksBack, sameServing, type ClaimedAlias,
 } from '../src/registry/move-plan.js'
 
@@ -74,7 +74,7 @@ t.test('a canary keeps the release, needs another one and gates the candidate', 
 })
 
 t.test('promoting a canary makes its release the alias, ungated; aborting it keeps the release', async (t) => {
-  t.same(planCanaryPromote(withCanary), { state: { release: 2, canary: null }, fromRelease: 1, toRelease: 2, gate: null, detail: null })
+  t.same(planCanaryPromote(withCanary), { state: { release: 2, canary: null }, fromRelease: 1, toRelease: 2, gate: null, detail: null, skipWarmup: true })
   t.same(planCanaryAbort(withCanary), {
     state: { release: 1, canary: null }, fromRelease: 2, toRelease: 1, gate: null, detail: 'weight 0.25 on release 2 removed',
   })
@@ -108,7 +108,11 @@ t.test('the warm-up goes to the target release\'s version, before the gate, unle
   t.same(canary.warmup, { version: 'canary', count: 3 }, 'a canary warms the candidate, not the served release')
   t.equal(warmupVersionOf(canary, { main: '1', canary: '4' }, '1'), '4')
   const promoted = deployStepsOf(planCanaryPromote(withCanary), 0, 1)
-  t.equal(warmupVersionOf(promoted, { main: '2', canary: null }, '1'), '2', 'promoting a canary warms its version for all the traffic')
+  t.equal(warmupVersionOf(promoted, { main: '2', canary: null }, '1'), null, 'promoting a canary warms nothing: its version serves already (DESIGN.md, Rollouts)')
+  const stepped = deployStepsOf(planCanaryStep(withCanary, 2, 0.5, 'step 2'), 0, 1)
+  t.same(stepped.warmup, { version: 'canary', count: 1 }, 'a rollout step warms the candidate\'s version for its larger share')
+  t.same(stepped.route, { canaryWeight: 0.5 })
+  t.throws(() => planCanaryStep(claimed(), 2, 0.5, 'step'), NoCanaryError, 'a step needs the canary of its candidate')
   const rollback = deployStepsOf(planRollback(claimed({ release: 2 }), 1), 0, 1)
   t.equal(warmupVersionOf(rollback, { main: '1', canary: null }, '2'), '1', 'a rollback to another version warms it too')
   t.equal(warmupVersionOf(rollback, { main: '2', canary: null }, '2'), null, 'a move to the version that serves warms nothing')

@@ -8,11 +8,11 @@ for (const kind of DATABASE_KINDS) {
     t.equal(database.dialect, kind)
     await pingDatabase(database.db)
 
-    t.same(await migrateToLatest(database.db), ['0001-registry', '0002-artifact-digests', '0003-model-version-and-function-alias-owners', '0004-alias-lock-owners-and-intended-moves', '0005-model-prewarm', '0007-evaluations-and-promotion-policy'])
+    t.same(await migrateToLatest(database.db), ['0001-registry', '0002-artifact-digests', '0003-model-version-and-function-alias-owners', '0004-alias-lock-owners-and-intended-moves', '0005-model-prewarm', '0007-evaluations-and-promotion-policy', '0008-rollouts'])
     t.same(await migrateToLatest(database.db), [])
 
     const tables = (await database.db.introspection.getTables()).map((table) => table.name).sort()
-    t.same(tables, ['alias_history', 'aliases', 'api_tokens', 'artifact_digests', 'deployments', 'evaluation_inputs', 'evaluations', 'function_alias_owners', 'models', 'releases'])
+    t.same(tables, ['alias_history', 'aliases', 'api_tokens', 'artifact_digests', 'deployments', 'evaluation_inputs', 'evaluations', 'function_alias_owners', 'models', 'releases', 'rollout_observations', 'rollouts'])
   })
 }
 
@@ -34,7 +34,7 @@ for (const kind of DATABASE_KINDS) {
       created_at: now,
       updated_at: now,
     } as never).execute()
-    t.same(await migrateToLatest(database.db), ['0007-evaluations-and-promotion-policy'])
+    t.same(await migrateToLatest(database.db), ['0007-evaluations-and-promotion-policy', '0008-rollouts'])
     const model = await database.db.selectFrom('models').selectAll().where('name', '=', 'old').executeTakeFirstOrThrow()
     t.equal(model.promotion_policy, null, 'an existing model has no policy')
     await database.db.insertInto('evaluations').values({

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { OutcomeUnknownError, RegistryError } from '../registry/errors.js'
 import type { Deployer } from '../registry/deployer.js'
+import type { StepMetrics } from '../registry/registry.js'
 import { loggerOptions } from '../logging.js'
 import type { ApiConfig } from './config.js'
 import { ApiError, isErrorCode, STATUS_BY_CODE, type ErrorCode } from './errors.js'
@@ -23,6 +24,7 @@ import modelRoutes from './routes/models/index.js'
 import artifactRoutes from './routes/artifacts/index.js'
 import releaseRoutes from './routes/releases/index.js'
 import aliasRoutes from './routes/aliases/index.js'
+import rolloutRoutes from './routes/rollouts/index.js'
 import predictRoutes from './routes/predict/index.js'
 import uiRoutes from './routes/ui/index.js'
 import evaluationRoutes from './routes/evaluations/index.js'
@@ -31,6 +33,8 @@ export interface AppOptions {
   config: ApiConfig
   /** pushes aliases to Lambda; without one, every model is registry-only */
   deployer?: Deployer | undefined
+  /** Lambda's per-version metrics (CloudWatch) that rollouts judge by; without it rollouts cannot start */
+  metrics?: StepMetrics | undefined
   /** explicit S3 credentials (tests); by default the AWS SDK's credential chain */
   s3Credentials?: { accessKeyId: string, secretAccessKey: string } | undefined
 }
@@ -47,7 +51,7 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
   await fastify.register(swaggerPlugin)
   await fastify.register(databasePlugin)
   await fastify.register(s3Plugin, { credentials: options.s3Credentials })
-  await fastify.register(registryPlugin, { deployer: options.deployer })
+  await fastify.register(registryPlugin, { deployer: options.deployer, metrics: options.metrics })
   await fastify.register(authPlugin)
 
   // Set before the routes are registered: a route keeps the handlers of the moment it is added.
@@ -66,6 +70,7 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
     await api.register(artifactRoutes)
     await api.register(releaseRoutes)
     await api.register(aliasRoutes)
+    await api.register(rolloutRoutes)
     await api.register(predictRoutes)
     await api.register(evaluationRoutes)
     await api.register(tokenRoutes)

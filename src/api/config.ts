@@ -28,6 +28,11 @@ export interface ApiConfig {
   evaluationConcurrency: number
   /** how long an evaluation waits for one invocation's answer before it counts as unanswered (and is retried) */
   evaluationInvokeTimeoutMs: number
+  /** the CloudWatch endpoint (the local runtime's subset locally); undefined means AWS CloudWatch in the region */
+  cloudwatchEndpoint: string | undefined
+  /** the period rollouts read Lambda's metrics at, and how long after a step's window they wait for them */
+  metricsPeriodSeconds: number
+  metricsDelaySeconds: number
 }
 
 export interface ApiVariable {
@@ -58,6 +63,9 @@ export const API_ENVIRONMENT: readonly ApiVariable[] = [
   { name: 'MODELPIN_RECONCILE_SECONDS', default: '60', description: 'seconds between two reconciles of the registry with Lambda (each process also reconciles at start-up)' },
   { name: 'MODELPIN_EVALUATION_CONCURRENCY', default: '4', description: 'invocations an evaluation keeps in flight at once, both releases together (1 to 64)' },
   { name: 'MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS', default: '60000', description: 'milliseconds an evaluation waits for one invocation\'s answer; one with no answer is retried three times, then counts as an error of its side' },
+  { name: 'AWS_ENDPOINT_URL_CLOUDWATCH', default: '(AWS CloudWatch)', description: 'CloudWatch endpoint rollouts read Lambda\'s metrics from, e.g. the local runtime\'s (`endpoints.cloudwatch` in `.modelpin/stack.json`)' },
+  { name: 'MODELPIN_METRICS_PERIOD_SECONDS', default: '60', description: 'period of the Lambda metrics a rollout reads (Lambda publishes one-minute metrics); a rollout\'s `stepSeconds` is at least this' },
+  { name: 'MODELPIN_METRICS_DELAY_SECONDS', default: '180', description: 'seconds a rollout waits after a step\'s window for its metrics to arrive in CloudWatch before judging it (0 to 86400)' },
   { name: 'MODELPIN_LIVE_CACHE_MS', default: '2000', description: 'milliseconds one read of a Lambda alias answers every alias read of the process (moves always read Lambda afresh); 0 shares only reads in flight' },
 ]
 
@@ -82,6 +90,8 @@ export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig 
   }
   const lambdaEndpoint = nonEmpty(env.AWS_ENDPOINT_URL_LAMBDA)
   if (lambdaEndpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_LAMBDA', lambdaEndpoint)
+  const cloudwatchEndpoint = nonEmpty(env.AWS_ENDPOINT_URL_CLOUDWATCH)
+  if (cloudwatchEndpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_CLOUDWATCH', cloudwatchEndpoint)
   const s3 = s3SettingsFromEnv(env)
   if (s3.endpoint !== undefined) requireHttpUrl('AWS_ENDPOINT_URL_S3', s3.endpoint)
   return {
@@ -99,6 +109,9 @@ export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig 
     liveCacheMs: milliseconds('MODELPIN_LIVE_CACHE_MS', nonEmpty(env.MODELPIN_LIVE_CACHE_MS) ?? '2000'),
     evaluationConcurrency: boundedInteger('MODELPIN_EVALUATION_CONCURRENCY', nonEmpty(env.MODELPIN_EVALUATION_CONCURRENCY) ?? '4', 1, 64),
     evaluationInvokeTimeoutMs: boundedInteger('MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS', nonEmpty(env.MODELPIN_EVALUATION_INVOKE_TIMEOUT_MS) ?? '60000', 100, 900_000),
+    cloudwatchEndpoint,
+    metricsPeriodSeconds: positiveInteger('MODELPIN_METRICS_PERIOD_SECONDS', nonEmpty(env.MODELPIN_METRICS_PERIOD_SECONDS) ?? '60'),
+    metricsDelaySeconds: seconds('MODELPIN_METRICS_DELAY_SECONDS', nonEmpty(env.MODELPIN_METRICS_DELAY_SECONDS) ?? '180'),
   }
 }
 
@@ -111,6 +124,12 @@ function positiveInteger (name: string, value: string): number {
 function boundedInteger (name: string, value: string, min: number, max: number): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${value}"`)
+  return n
+}
+
+function seconds (name: string, value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 86400) throw new Error(`${name} must be a whole number of seconds from 0 to 86400, got "${value}"`)
   return n
 }
 

@@ -1,4 +1,5 @@
 import { createLogger } from '../logging.js'
+import { CloudWatchStepMetrics, createCloudWatchClient } from '../deploy/cloudwatch-metrics.js'
 import { createLambdaClient, LambdaDeployer } from '../deploy/lambda-deployer.js'
 import { loadApiConfig } from './config.js'
 import { startApiServer } from './server.js'
@@ -14,7 +15,10 @@ async function main (): Promise<void> {
   // The one place the API meets Lambda: AWS's API, or the local runtime when AWS_ENDPOINT_URL_LAMBDA points at it.
   const lambda = createLambdaClient({ endpoint: config.lambdaEndpoint, region: config.s3.region })
   const deployer = new LambdaDeployer({ lambda, logger: logger.child({ component: 'deployer' }) })
-  const server = await startApiServer(config, { logger, deployer })
+  // rollouts judge Lambda's own per-version metrics: AWS CloudWatch, or the local runtime's subset
+  const cloudwatch = createCloudWatchClient({ endpoint: config.cloudwatchEndpoint, region: config.s3.region })
+  const metrics = new CloudWatchStepMetrics(cloudwatch, config.metricsPeriodSeconds)
+  const server = await startApiServer(config, { logger, deployer, metrics })
   logger.info({ url: server.url }, 'modelpin admin API listening')
 
   const stop = (signal: NodeJS.Signals): void => {
@@ -25,6 +29,7 @@ async function main (): Promise<void> {
     server.close().then(
       () => {
         lambda.destroy()
+        cloudwatch.destroy()
         process.exitCode = 0
       },
       (error: unknown) => {

@@ -70,3 +70,17 @@ export const DEFAULT_POLICY_MAX_AGE_SECONDS = 86_400
 export const MAX_POLICY_MAX_AGE_SECONDS = 31_536_000
 /** The largest `maxLatencyRatio` a policy may give: beyond it the criterion would admit anything. */
 export const MAX_POLICY_LATENCY_RATIO = 1000
+/**
+ * A rollout's steps: 1 to 10 increasing canary weights (ten steps of a day each is already a long rollout), each
+ * lasting 5 s (the local stack's metrics arrive within a second or two) to a day (86,400 s).
+ */
+export const MAX_ROLLOUT_STEPS = 10
+export const MIN_ROLLOUT_STEP_SECONDS = 5
+export const MAX_ROLLOUT_STEP_SECONDS = 86_400
+/** Candidate invocations a step needs before it is judged, unless the rollout names another number. */
+export const DEFAULT_MIN_INVOCATIONS = 20
+/**
+ * A step short of invocations is extended until it has them, up to this many times `stepSeconds` in all; then the
+ * rollout ends `inconclusive` (DESIGN.md "Rollouts").
+ */
+export const MAX_STEP_LENGTHS = 3

@@ -6,6 +6,7 @@
  * {
  *   "host": "127.0.0.1",              // optional, default 127.0.0.1
  *   "port": 9001,                     // optional, default 9001
+ *   "cloudwatchPort": 9002,           // optional: serve CloudWatch GetMetricData of the invocations run (0: a free port)
  *   "region": "us-east-1",            // optional, default us-east-1
  *   "seed": 42,                       // optional: exact, deterministic weighted-alias routing (tests)
  *   "idleTimeoutMs": 600000,          // optional: idle execution environments are reaped after this
@@ -89,6 +90,7 @@ export function readRuntimeConfig (path: string, env: NodeJS.ProcessEnv = proces
     credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN === undefined ? {} : { sessionToken: env.AWS_SESSION_TOKEN }) }
   }
   const port = optionalNumber(config.port, 'port')
+  const cloudwatchPort = optionalNumber(config.cloudwatchPort, 'cloudwatchPort')
   const seed = optionalNumber(config.seed, 'seed')
   const idleTimeoutMs = optionalNumber(config.idleTimeoutMs, 'idleTimeoutMs')
   const statePath = config.statePath === undefined ? undefined : resolve(dirname(path), requiredString(config.statePath, 'statePath'))
@@ -97,6 +99,7 @@ export function readRuntimeConfig (path: string, env: NodeJS.ProcessEnv = proces
     functions,
     ...(config.host === undefined ? {} : { host: requiredString(config.host, 'host') }),
     ...(port === undefined ? {} : { port }),
+    ...(cloudwatchPort === undefined ? {} : { cloudwatchPort }),
     ...(config.region === undefined ? {} : { region: requiredString(config.region, 'region') }),
     ...(seed === undefined ? {} : { seed }),
     ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
@@ -111,6 +114,7 @@ async function main (): Promise<void> {
   if (path === undefined) fail('give the config file as the first argument or in LAMBDA_RUNTIME_CONFIG')
   const runtime = await startLambdaRuntime({ ...readRuntimeConfig(resolve(path)), logger })
   logger.info({ url: runtime.url }, `lambda runtime listening on ${runtime.url}`)
+  if (runtime.cloudwatchUrl !== '') logger.info({ url: runtime.cloudwatchUrl }, `CloudWatch GetMetricData on ${runtime.cloudwatchUrl}`)
   const stop = (signal: string): void => {
     logger.info({ signal }, 'stopping the lambda runtime')
     runtime.close().then(() => process.exit(0), (error: unknown) => {

@@ -35,6 +35,7 @@ async function main (): Promise<void> {
     host: STACK_DEFAULTS.host,
     s3Port: port('MODELPIN_S3_PORT', STACK_DEFAULTS.s3Port),
     lambdaPort: port('MODELPIN_LAMBDA_PORT', STACK_DEFAULTS.lambdaPort),
+    cloudwatchPort: port('MODELPIN_CLOUDWATCH_PORT', STACK_DEFAULTS.cloudwatchPort),
     apiPort: port('MODELPIN_API_PORT', STACK_DEFAULTS.apiPort),
     buckets: { ...STACK_DEFAULTS.buckets },
     functionName: STACK_DEFAULTS.functionName,
@@ -74,6 +75,7 @@ async function main (): Promise<void> {
   admin API     ${info.endpoints.api}   (OpenAPI: ${info.endpoints.api}/docs)
   web console   ${info.endpoints.api}/ui/   (sign in with the admin token below)
   Lambda API    ${info.endpoints.lambda}   function ${info.function.name}, alias ${info.function.alias}
+  CloudWatch    ${info.endpoints.cloudwatch}   GetMetricData of the invocations the runtime ran (rollouts read it)
   S3 (radosgw)  ${info.endpoints.s3}   keys ${info.credentials.accessKeyId} / ${info.credentials.secretAccessKey}
   buckets       input ${info.buckets.input}, models ${info.buckets.models}, output ${info.buckets.output}
   admin token   ${token}   (also in ${info.adminTokenFile})
@@ -88,6 +90,7 @@ Try:
   curl -s -X POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
     -d '{}' $API/v1/models/${m}/aliases/production/rollback
   npx modelpin history ${m} production
+  npx modelpin rollout ${m} production start 2 --steps 10%,50% --step 10s   (with some traffic on ${info.function.alias})
   export AWS_ACCESS_KEY_ID=${info.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${info.credentials.secretAccessKey} AWS_DEFAULT_REGION=${info.credentials.region}
   aws --endpoint-url ${info.endpoints.s3} s3 cp test/fixtures/photo-500x375.jpg s3://${info.buckets.input}/photo.jpg
   aws --endpoint-url ${info.endpoints.s3} s3 cp s3://${info.buckets.output}/photo.jpg.json -

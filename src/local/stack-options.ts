@@ -6,6 +6,8 @@ export const STACK_DEFAULTS = {
   host: '127.0.0.1',
   s3Port: 7480,
   lambdaPort: 9001,
+  /** the local runtime's CloudWatch subset (GetMetricData) */
+  cloudwatchPort: 9002,
   apiPort: 3000,
   dataDir: '.modelpin',
   s3Credentials: { accessKeyId: 'modelpin', secretAccessKey: 'modelpin-secret' },
@@ -22,6 +24,7 @@ export const STACK_DEFAULTS = {
 export const STACK_ENVIRONMENT = [
   { name: 'MODELPIN_S3_PORT', default: String(STACK_DEFAULTS.s3Port), description: 'port of radosgw (started by the stack on its store in the data dir when nothing answers there)' },
   { name: 'MODELPIN_LAMBDA_PORT', default: String(STACK_DEFAULTS.lambdaPort), description: 'port of the local Lambda runtime' },
+  { name: 'MODELPIN_CLOUDWATCH_PORT', default: String(STACK_DEFAULTS.cloudwatchPort), description: 'port of the local runtime\'s CloudWatch subset (GetMetricData of the invocations it ran), `endpoints.cloudwatch` in stack.json' },
   { name: 'MODELPIN_API_PORT', default: String(STACK_DEFAULTS.apiPort), description: 'port of the admin API' },
   { name: 'MODELPIN_DATA_DIR', default: STACK_DEFAULTS.dataDir, description: 'registry database, admin token, stack.json, radosgw\'s store, the Lambda runtime\'s state and generated models' },
   { name: 'MODELPIN_ADMIN_TOKEN', default: '(generated once, kept in <data dir>/admin-token)', description: 'admin token to use instead' },
@@ -35,6 +38,8 @@ export interface StackOptions {
   /** radosgw's port; when nothing answers, the stack starts radosgw there on its store in `<dataDir>/s3` (and stops it on close) */
   s3Port: number
   lambdaPort: number
+  /** the local runtime's CloudWatch port (default STACK_DEFAULTS.cloudwatchPort; 0 picks a free one) */
+  cloudwatchPort?: number | undefined
   apiPort: number
   buckets: { input: string, models: string, output: string }
   functionName: string
@@ -78,6 +83,7 @@ export function sideBySideStackOptions (options: {
     host: STACK_DEFAULTS.host,
     s3Port: STACK_DEFAULTS.s3Port,
     lambdaPort: 0,
+    cloudwatchPort: 0,
     apiPort: 0,
     buckets: { input: `${prefix}in-${suffix}`, models: `${prefix}models-${suffix}`, output: `${prefix}out-${suffix}` },
     functionName: STACK_DEFAULTS.functionName,

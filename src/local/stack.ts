@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createS3Client, type S3Settings } from '../aws/s3-client.js'
+import { CloudWatchStepMetrics, createCloudWatchClient } from '../deploy/cloudwatch-metrics.js'
 import { createLambdaClient, LambdaDeployer } from '../deploy/lambda-deployer.js'
 import { loadApiConfig } from '../api/config.js'
 import { startApiServer, type ApiServer } from '../api/server.js'
@@ -18,7 +19,7 @@ export { STACK_DEFAULTS, STACK_ENVIRONMENT, sideBySideStackOptions, type StackOp
 
 /** What `.modelpin/stack.json` holds: everything a client needs to reach the running stack. */
 export interface StackInfo {
-  endpoints: { api: string, lambda: string, s3: string }
+  endpoints: { api: string, lambda: string, s3: string, cloudwatch: string }
   credentials: { accessKeyId: string, secretAccessKey: string, region: string }
   adminTokenFile: string
   function: { name: string, alias: string }
@@ -117,6 +118,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       ...(options.routerSeed === undefined ? {} : { seed: options.routerSeed }),
       ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
       statePath: runtimeStatePath,
+      cloudwatchPort: options.cloudwatchPort ?? STACK_DEFAULTS.cloudwatchPort,
       updateDelayMs: options.lambdaUpdateMs ?? STACK_DEFAULTS.lambdaUpdateMs,
       functions: [{
         name: options.functionName,
@@ -153,6 +155,8 @@ export async function startStack (options: StackOptions): Promise<Stack> {
 
     const lambda = createLambdaClient({ endpoint: runtime.url, region, credentials })
     cleanups.push(async () => { lambda.destroy() })
+    const cloudwatch = createCloudWatchClient({ endpoint: runtime.cloudwatchUrl, region, credentials })
+    cleanups.push(async () => { cloudwatch.destroy() })
     const apiLogger = logger.child({ component: 'api' })
     const config = loadApiConfig({
       LOG_LEVEL: process.env.LOG_LEVEL,
@@ -162,11 +166,16 @@ export async function startStack (options: StackOptions): Promise<Stack> {
       MODELPIN_ADMIN_TOKEN: options.adminToken,
       AWS_ENDPOINT_URL_S3: s3Endpoint,
       AWS_ENDPOINT_URL_LAMBDA: runtime.url,
+      AWS_ENDPOINT_URL_CLOUDWATCH: runtime.cloudwatchUrl,
       AWS_REGION: region,
+      // the local runtime's metrics are there at once: rollout steps of a few seconds (AWS: 60 and 180)
+      MODELPIN_METRICS_PERIOD_SECONDS: '1',
+      MODELPIN_METRICS_DELAY_SECONDS: '1',
     })
     const api = await startApiServer(config, {
       logger: apiLogger,
       deployer: new LambdaDeployer({ lambda, logger: apiLogger.child({ component: 'deployer' }) }),
+      metrics: new CloudWatchStepMetrics(cloudwatch, config.metricsPeriodSeconds),
       s3Credentials: credentials,
     })
     cleanups.push(async () => {
@@ -190,7 +199,7 @@ export async function startStack (options: StackOptions): Promise<Stack> {
     }, say)
 
     const info: StackInfo = {
-      endpoints: { api: api.url, lambda: runtime.url, s3: s3Endpoint },
+      endpoints: { api: api.url, lambda: runtime.url, s3: s3Endpoint, cloudwatch: runtime.cloudwatchUrl },
       credentials: { ...credentials, region },
       adminTokenFile,
       function: { name: options.functionName, alias: options.functionAlias },

@@ -6,6 +6,7 @@ import type { RegistrySchema } from './db.js'
 import type { Deployer } from './deployer.js'
 import type { EvaluationSettings } from './evaluation-runner.js'
 import { LiveCache, type LambdaReadOperation } from './live-cache.js'
+import { DEFAULT_METRICS_DELAY_SECONDS, DEFAULT_METRICS_PERIOD_SECONDS, type RolloutSettings, type StepMetrics } from './rollout-metrics.js'
 
 export interface RegistryOptions {
   db: Kysely<RegistrySchema>
@@ -28,6 +29,11 @@ export interface RegistryOptions {
   soleProcess?: boolean | undefined
   /** how evaluations invoke Lambda (concurrency, per-invocation timeout) */
   evaluation?: EvaluationSettings | undefined
+  /** Lambda's per-version metrics, which rollouts judge by; without it rollouts cannot start */
+  metrics?: StepMetrics | undefined
+  /** the metrics' period and delay in seconds (defaults 60 and 180, CloudWatch's Lambda metrics) */
+  metricsPeriodSeconds?: number | undefined
+  metricsDelaySeconds?: number | undefined
 }
 
 /** What reconcile and lock take-overs report, for metrics. */
@@ -42,6 +48,8 @@ export interface RegistryObserver {
   lambdaCall?: (operation: LambdaReadOperation) => void
   /** an evaluation this process ran ended */
   evaluationFinished?: (outcome: 'succeeded' | 'failed') => void
+  /** a rollout driven by this process ended with `status` */
+  rolloutFinished?: (status: string) => void
 }
 
 /** What every part of the registry works with: passed to each of its functions, so none keeps state of its own. */
@@ -57,6 +65,7 @@ export interface RegistryContext {
   readonly soleProcess: boolean
   readonly observer: RegistryObserver | undefined
   readonly reconcileIntervalMs: number
+  readonly rollouts: RolloutSettings
   /** the time every row is stamped with */
   readonly now: () => Date
 }
@@ -73,6 +82,11 @@ export function createContext (options: RegistryOptions, clock: () => Date = () 
     soleProcess: options.soleProcess ?? false,
     observer: options.observer,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
+    rollouts: {
+      metrics: options.metrics,
+      periodSeconds: options.metricsPeriodSeconds ?? DEFAULT_METRICS_PERIOD_SECONDS,
+      delaySeconds: options.metricsDelaySeconds ?? DEFAULT_METRICS_DELAY_SECONDS,
+    },
     now: clock,
   }
 }

@@ -1,8 +1,8 @@
 import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely'
 
 /**
- * Times judged by the database's clock, never a process's: leases (alias locks, evaluations) are written and
- * compared with these, so a replica whose clock is off can neither steal a live lease nor keep a dead one.
+ * Times judged by the database's clock, never a process's: leases (alias locks, evaluations, rollouts) are
+ * written and compared with these, so a replica whose clock is off can neither steal a live lease nor keep a dead one.
  */
 
 /** The database's now, in the ISO-8601 form every timestamp column holds. */

@@ -13,6 +13,7 @@ import * as modelVersionAndFunctionAliasOwners0003 from '../../migrations/0003-m
 import * as aliasLockOwners0004 from '../../migrations/0004-alias-lock-owners-and-intended-moves.js'
 import * as modelPrewarm0005 from '../../migrations/0005-model-prewarm.js'
 import * as evaluations0007 from '../../migrations/0007-evaluations-and-promotion-policy.js'
+import * as rollouts0008 from '../../migrations/0008-rollouts.js'
 
 /** Row types of the registry's tables (snake_case, as in migrations/). Timestamps are ISO-8601 text. */
 export interface ModelsTable {
@@ -158,6 +159,47 @@ export interface ArtifactDigestsTable {
   recorded_at: string
 }
 
+/** A rollout (migrations/0008): canary steps judged on Lambda's metrics, driven by the process holding its lease. */
+export interface RolloutsTable {
+  id: string
+  model: string
+  alias: string
+  release: number
+  stable_release: number
+  /** running, succeeded, aborted, inconclusive, cancelled, failed */
+  status: string
+  failure: string | null
+  /** JSON text: the weights, increasing */
+  steps: string
+  current_step: number
+  step_seconds: number
+  /** JSON text: `{maxErrorRate, maxLatencyRatio, minInvocations}` */
+  criteria: string
+  started_at: string
+  /** when the current step's weight started to serve: its metrics window opens there */
+  step_started_at: string
+  /** how many times step_seconds the current step's window spans (extended while it lacks invocations) */
+  step_lengths: ColumnType<number, number | undefined, number>
+  finished_at: string | null
+  actor: string
+  reason: string | null
+  /** held by the one process driving the rollout; judged by the database's clock, as alias locks */
+  lease_token: string | null
+  lease_owner: string | null
+  lease_expires_at: string | null
+}
+
+/** One verdict of a rollout step (migrations/0008). */
+export interface RolloutObservationsTable {
+  id: Generated<number>
+  rollout_id: string
+  step: number
+  weight: number
+  at: string
+  /** JSON text: `{candidate, stable, passed, violations}` */
+  figures: string
+}
+
 export interface RegistrySchema {
   models: ModelsTable
   releases: ReleasesTable
@@ -169,6 +211,8 @@ export interface RegistrySchema {
   function_alias_owners: FunctionAliasOwnersTable
   evaluations: EvaluationsTable
   evaluation_inputs: EvaluationInputsTable
+  rollouts: RolloutsTable
+  rollout_observations: RolloutObservationsTable
 }
 
 export interface RegistryDatabase {
@@ -237,6 +281,7 @@ export const REGISTRY_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004-alias-lock-owners-and-intended-moves': aliasLockOwners0004,
   '0005-model-prewarm': modelPrewarm0005,
   '0007-evaluations-and-promotion-policy': evaluations0007,
+  '0008-rollouts': rollouts0008,
 }
 
 /** Kysely's migration provider for the registry's migrations. */

@@ -57,6 +57,14 @@ export class OutcomeUnknownError extends RegistryError {
 export class BucketNotFoundError extends RegistryError { readonly code = 'bucket_not_found' }
 /** A canary step (promote, abort) on an alias that runs no canary (400: nothing to promote or abort). */
 export class NoCanaryError extends RegistryError { readonly code = 'no_canary' }
+/** A rollout of the alias runs: only a rollback (which cancels it) or the rollout itself may move it (409). */
+export class RolloutInProgressError extends RegistryError { readonly code = 'rollout_in_progress' }
+/** A canary runs on the alias already: a rollout starts from an alias without one (409). */
+export class CanaryInProgressError extends RegistryError { readonly code = 'canary_in_progress' }
+/** The rollout id in the path does not exist for that alias (404). */
+export class RolloutNotFoundError extends RegistryError { readonly code = 'rollout_not_found' }
+/** The rollout ended already: it cannot be cancelled (409). */
+export class RolloutFinishedError extends RegistryError { readonly code = 'rollout_finished' }
 /** The function answered a prediction with an error (422): bad image, unknown version... as the function says. */
 export class PredictionFailedError extends RegistryError {
   readonly code = 'prediction_failed'

@@ -74,7 +74,7 @@ export interface Alias {
   canary: CanaryState | null
 }
 
-export type HistoryAction = 'promote' | 'rollback' | 'canary-start' | 'canary-promote' | 'canary-abort' | 'reconcile'
+export type HistoryAction = 'promote' | 'rollback' | 'canary-start' | 'canary-step' | 'canary-promote' | 'canary-abort' | 'reconcile'
 export type HistoryOutcome = 'succeeded' | 'failed' | 'rejected'
 
 export interface HistoryEntry {
@@ -129,4 +129,47 @@ export interface AliasView extends Alias {
   live: LiveView | null
   drift: boolean
   liveError?: string
+}
+
+export type RolloutStatus = 'running' | 'succeeded' | 'aborted' | 'inconclusive' | 'cancelled' | 'failed'
+export const ROLLOUT_STATUSES: readonly RolloutStatus[] = ['running', 'succeeded', 'aborted', 'inconclusive', 'cancelled', 'failed']
+
+/** What a rollout judges its candidate by; absent limits are not checked. */
+export interface RolloutCriteria {
+  maxErrorRate: number | null
+  maxLatencyRatio: number | null
+  minInvocations: number
+}
+
+/** One side's figures over a step's window, as Lambda's metrics report them (p95Ms null without invocations). */
+export interface StepFigures { invocations: number, errors: number, p95Ms: number | null }
+
+/** One verdict of a rollout step. */
+export interface RolloutObservation {
+  step: number
+  weight: number
+  candidate: StepFigures
+  stable: StepFigures
+  passed: boolean
+  violations: string[]
+}
+
+/** Canary steps towards `release` with an automatic verdict after each (DESIGN.md "Rollouts"). */
+export interface Rollout {
+  id: string
+  model: string
+  alias: string
+  release: number
+  stableRelease: number
+  status: RolloutStatus
+  failure: string | null
+  steps: number[]
+  currentStep: number
+  stepSeconds: number
+  criteria: RolloutCriteria
+  startedAt: string
+  finishedAt: string | null
+  actor: string
+  reason: string | null
+  observations: RolloutObservation[]
 }

@@ -11,7 +11,7 @@ import { directInvokeEvent, functionFailure } from './function-event.js'
 import { deployTarget, publishRelease, requireDeployer } from './lambda-sync.js'
 import type { Alias, HistoryAction, Model, Release } from './model.js'
 import { deployStepsOf, warmupVersionOf, type ClaimedAlias, type MovePlan } from './move-plan.js'
-import { commitMove, finishUnmoved, servesVersions, settleTakenOver } from './move-settlement.js'
+import { commitMove, finishUnmoved, servesVersions, settleTakenOver, type CommitHook } from './move-settlement.js'
 import { checkPromotionPolicy } from './promotion-policy.js'
 import { existingRelease } from './releases.js'
 import { toClaimedAlias, type HistoryDraft } from './rows.js'
@@ -39,6 +39,8 @@ export interface MoveRequest {
    * lacks MODEL_RELEASE (published before versions carried it) is published again; a rollback routes to it as it is
    */
   republishWithoutRelease?: boolean | undefined
+  /** what else to write in the transaction that commits the move (a rollout's own bookkeeping) */
+  onCommit?: CommitHook | undefined
 }
 
 /**
@@ -135,7 +137,7 @@ async function runClaimed (ctx: RegistryContext, request: MoveRequest, lock: Ali
   const described = describeVersions(entry.detail, target, versions)
   const detail = confirmed ? `${described === null ? '' : `${described}; `}confirmed by read-back` : described
   try {
-    const moved = await commitMove(ctx, lock, { ...entry, detail }, planned.state, versions)
+    const moved = await commitMove(ctx, lock, { ...entry, detail }, planned.state, versions, request.onCommit)
     log.info({ release: moved.release, revision: moved.revision, canary: moved.canary, functionVersion: versions.main, confirmed }, 'alias moved')
     return moved
   } catch (error) {

@@ -34,6 +34,8 @@ export interface MovePlan {
   /** the release the promotion gate must pass (the new candidate), if any */
   gate: number | null
   detail: string | null
+  /** true when the target already serves (a canary promoted): no warm-up */
+  skipWarmup?: boolean | undefined
 }
 
 /** Points the alias at `release`, with no canary. */
@@ -100,11 +102,22 @@ export function planCanaryStart (alias: ClaimedAlias, candidate: number, weight:
   }
 }
 
+/**
+ * A rollout's later step: the canary's share of traffic becomes `weight`. From the stable release to the candidate,
+ * as a canary start; the gate passed when the canary started, the warm-up readies the environments the larger share
+ * needs.
+ */
+export function planCanaryStep (alias: ClaimedAlias, candidate: number, weight: number, detail: string): MovePlan {
+  const current = servedRelease(alias)
+  if (alias.canary?.release !== candidate) throw new NoCanaryError(`alias ${alias.alias} runs no canary of release ${candidate} to step`)
+  return { state: { release: current, canary: { release: candidate, weight } }, fromRelease: current, toRelease: candidate, gate: null, detail }
+}
+
 /** Makes the canary's release the whole alias; its gate passed when the canary started. */
 export function planCanaryPromote (alias: ClaimedAlias): MovePlan {
   const current = servedRelease(alias)
   if (alias.canary === null) throw new NoCanaryError(`alias ${alias.alias} runs no canary to promote`)
-  return { state: { release: alias.canary.release, canary: null }, fromRelease: current, toRelease: alias.canary.release, gate: null, detail: null }
+  return { state: { release: alias.canary.release, canary: null }, fromRelease: current, toRelease: alias.canary.release, gate: null, detail: null, skipWarmup: true }
 }
 
 /** Sends all of the alias's traffic back to its release. */
@@ -143,7 +156,7 @@ export interface DeploySteps {
 export function deployStepsOf (plan: MovePlan, gateImages: number, prewarm: number): DeploySteps {
   const canary = plan.state.canary
   const gated = plan.gate !== null && gateImages > 0
-  const warmed = plan.toRelease !== null && prewarm > 0
+  const warmed = plan.toRelease !== null && prewarm > 0 && plan.skipWarmup !== true
   return {
     publish: { main: plan.state.release, canary: canary?.release ?? null },
     warmup: warmed ? { version: plan.toRelease === canary?.release ? 'canary' : 'main', count: prewarm } : null,

@@ -89,11 +89,20 @@ export async function moveAlias (
   }
 }
 
-/** Moves the alias to `state` and writes its `succeeded` entry, in one transaction, if the lock is still ours. */
-export async function commitMove (ctx: RegistryContext, lock: AliasLock, entry: HistoryDraft, state: AliasState, versions: ServedVersions): Promise<Alias> {
+/** What else a move writes in the transaction that commits it (a rollout's step, a cancelled rollout). */
+export type CommitHook = (trx: Kysely<RegistrySchema>) => Promise<void>
+
+/**
+ * Moves the alias to `state` and writes its `succeeded` entry, in one transaction, if the lock is still ours;
+ * `also` writes in that same transaction.
+ */
+export async function commitMove (
+  ctx: RegistryContext, lock: AliasLock, entry: HistoryDraft, state: AliasState, versions: ServedVersions, also?: CommitHook
+): Promise<Alias> {
   return await ctx.db.transaction().execute(async (trx) => {
     await moveAlias(trx, ctx, lock, state, versions)
     await appendHistory(trx, lock, entry, 'succeeded', timestamp(ctx))
+    await also?.(trx)
     const row = await trx.selectFrom('aliases').selectAll().where('model', '=', lock.model).where('name', '=', lock.alias).executeTakeFirstOrThrow()
     return toAlias(row)
   })

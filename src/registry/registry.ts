@@ -7,7 +7,7 @@ import { createContext, type RegistryContext, type RegistryOptions } from './con
 import { sharedFunctionAliases, type SharedFunctionAlias } from './function-alias-owners.js'
 import * as histories from './history.js'
 import type {
-  Alias, AliasView, ArtifactKind, ArtifactVersion, HistoryEntry, Model, ModelInput, ModelPatch, Release,
+  Alias, AliasView, ArtifactKind, ArtifactVersion, HistoryEntry, Model, ModelInput, ModelPatch, Release, Rollout,
 } from './model.js'
 import { EvaluationRunner } from './evaluation-runner.js'
 import * as evaluations from './evaluations.js'
@@ -16,12 +16,16 @@ import * as models from './models.js'
 import { predict } from './predict.js'
 import { reconcile, type ReconcileOptions } from './reconcile.js'
 import * as releases from './releases.js'
+import { RolloutController } from './rollout-controller.js'
+import * as rollouts from './rollouts.js'
 import type { MoveInput } from './validation.js'
 
 export type { RegistryObserver, RegistryOptions } from './context.js'
 export type { Evaluation, EvaluationInput } from './evaluations.js'
 export type { EvaluationSettings } from './evaluation-runner.js'
 export { checkPromotionPolicy, type PolicyCheck } from './promotion-policy.js'
+export type { StepMetrics, StepMetricsQuery } from './rollout-metrics.js'
+export type { RolloutInput } from './rollouts.js'
 export type { SharedFunctionAlias } from './function-alias-owners.js'
 /** True when `name` is a valid model or alias name (the rule lives in src/contract). */
 export { isValidName } from '../contract/rules.js'
@@ -34,10 +38,12 @@ export { isValidName } from '../contract/rules.js'
 export class Registry {
   readonly #ctx: RegistryContext
   readonly #evaluations: EvaluationRunner
+  readonly #rollouts: RolloutController
 
   constructor (options: RegistryOptions) {
     this.#ctx = createContext(options)
     this.#evaluations = new EvaluationRunner(this.#ctx, options.evaluation)
+    this.#rollouts = new RolloutController(this.#ctx)
   }
 
   /** Registers a model at version 1; ModelExistsError when the name is taken, FunctionAliasTakenError when its Lambda alias is. */
@@ -192,6 +198,46 @@ export class Registry {
   /** Resolves once this process runs no evaluation. */
   async evaluationsIdle (): Promise<void> {
     await this.#evaluations.idle()
+  }
+
+  /** Starts a rollout of a release on the deploy alias: its first step (a canary start) runs before this returns. */
+  async startRollout (model: string, alias: string, input: rollouts.RolloutInput, actor: string): Promise<Rollout> {
+    return await rollouts.startRollout(this.#ctx, model, alias, input, actor)
+  }
+
+  /** The rollouts of an alias, newest first. */
+  async listRollouts (model: string, alias: string): Promise<Rollout[]> {
+    return await rollouts.listRollouts(this.#ctx, model, alias)
+  }
+
+  /** One rollout with its observations; RolloutNotFoundError when there is none of that id. */
+  async getRollout (model: string, alias: string, id: string): Promise<Rollout> {
+    return await rollouts.getRollout(this.#ctx, model, alias, id)
+  }
+
+  /** Cancels a running rollout: its canary is aborted with `actor` as the actor. */
+  async cancelRollout (model: string, alias: string, id: string, input: MoveInput, actor: string): Promise<Rollout> {
+    return await rollouts.cancelRollout(this.#ctx, model, alias, id, input, actor)
+  }
+
+  /** One pass of the rollout controller: leases taken or renewed, due steps judged and moved (in the background). */
+  async driveRollouts (): Promise<void> {
+    await this.#rollouts.tick()
+  }
+
+  /** Lets the rollouts' decisions in flight finish, then gives their leases back. */
+  async stopDrivingRollouts (): Promise<void> {
+    await this.#rollouts.stop()
+  }
+
+  /** For /metrics: rollouts by status, and the canary weight of every alias (0 without a canary). */
+  async rolloutGauges (): Promise<{ byStatus: Array<{ status: string, count: number }>, canaryWeights: Array<{ model: string, alias: string, weight: number }> }> {
+    const byStatus = await this.#ctx.db.selectFrom('rollouts').select(['status', (eb) => eb.fn.countAll<number>().as('count')]).groupBy('status').execute()
+    const aliases = await this.#ctx.db.selectFrom('aliases').select(['model', 'name', 'canary_weight']).where('release', 'is not', null).execute()
+    return {
+      byStatus: byStatus.map((row) => ({ status: row.status, count: Number(row.count) })),
+      canaryWeights: aliases.map((row) => ({ model: row.model, alias: row.name, weight: row.canary_weight ?? 0 })),
+    }
   }
 
   /** How long an alias lock lives unrenewed before it can be taken over. */

@@ -81,6 +81,9 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     liveCacheMs: 2000,
     evaluationConcurrency: 4,
     evaluationInvokeTimeoutMs: 60_000,
+    cloudwatchEndpoint: undefined,
+    metricsPeriodSeconds: 60,
+    metricsDelaySeconds: 180,
     ...overrides,
   }
   const app = await buildApp(config, { s3Credentials: S3_CREDENTIALS, ...buildOptions })

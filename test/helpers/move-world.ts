@@ -30,6 +30,8 @@ export interface WorldApi {
 export async function startMoveWorld (t: Teardown, options: { database: 'sqlite' | 'postgres', env?: Record<string, string>, handler?: string }) {
   const { runtime, lambda: direct } = await startTestRuntime(t, {
     functions: [{ name: 'fn', bundlePath: handlerPath(options.handler ?? 'echo.mjs'), handler: 'index.handler', environment: {}, memoryMb: 256, timeoutSeconds: 5 }],
+    // the runtime's CloudWatch subset, for the rollouts of a world's API processes (AWS_ENDPOINT_URL_CLOUDWATCH)
+    cloudwatchPort: 0,
   })
   const databaseUrl = options.database === 'postgres' ? await createTestDatabase(t) : undefined
   const adminToken = `test-${randomBytes(16).toString('hex')}`
@@ -45,9 +47,9 @@ export async function startMoveWorld (t: Teardown, options: { database: 'sqlite'
     return { process, proxy, api: adminApi(process.url, adminToken) }
   }
 
-  /** Registers model `m` with `count` releases through `api`. */
-  const registerModel = async (api: WorldApi['api'], count: number): Promise<void> => {
-    ok(await api.post('/v1/models', { name: 'm', bucket, weightsKey: 'm/model.onnx', labelsKey: 'm/labels.txt', functionName: 'fn', functionAlias: 'live' }))
+  /** Registers model `m` with `count` releases through `api` (`fields` add to its registration). */
+  const registerModel = async (api: WorldApi['api'], count: number, fields: Record<string, unknown> = {}): Promise<void> => {
+    ok(await api.post('/v1/models', { name: 'm', bucket, weightsKey: 'm/model.onnx', labelsKey: 'm/labels.txt', functionName: 'fn', functionAlias: 'live', ...fields }))
     const labels = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'm/labels.txt', Body: 'cat\ndog\n' }))
     for (let n = 1; n <= count; n++) {
       const weights = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'm/model.onnx', Body: `weights of release ${n}` }))

@@ -77,7 +77,7 @@ export const HistoryEntrySchema = Type.Object({
   actor: Type.String({ description: 'the name of the token that made the move' }),
   action: Type.Union([
     Type.Literal('promote'), Type.Literal('rollback'), Type.Literal('canary-start'), Type.Literal('canary-promote'),
-    Type.Literal('canary-abort'), Type.Literal('reconcile'),
+    Type.Literal('canary-abort'), Type.Literal('canary-step'), Type.Literal('reconcile'),
   ]),
   fromRelease: Type.Union([Type.Integer(), Type.Null()]),
   toRelease: Type.Union([Type.Integer(), Type.Null()]),

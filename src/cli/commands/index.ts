@@ -5,6 +5,7 @@ import { evaluateCommand, evaluationCommand, evaluationsCommand } from './evalua
 import { modelCommand, modelsCommand } from './models.js'
 import { predictCommand } from './predict.js'
 import { releaseCommand, releasesCommand } from './releases.js'
+import { rolloutCommand } from './rollouts.js'
 import { tokenCommand } from './tokens.js'
 
 /** Every command, in the order `modelpin --help` lists them. */
@@ -13,7 +14,7 @@ export const COMMANDS: ReadonlyArray<Command<any>> = [
   modelsCommand, modelCommand,
   versionsCommand, uploadCommand,
   releaseCommand, releasesCommand,
-  promoteCommand, rollbackCommand, historyCommand, aliasCommand, canaryCommand,
+  promoteCommand, rollbackCommand, historyCommand, aliasCommand, canaryCommand, rolloutCommand,
   predictCommand,
   evaluateCommand, evaluationsCommand, evaluationCommand,
   tokenCommand,

@@ -10,7 +10,9 @@ import type { FunctionErrorPayload } from './environment.js'
 import { LambdaApiError } from './errors.js'
 import type { InvokeResult } from './api-backend.js'
 import { FunctionCatalog } from './function-catalog.js'
-import { LATEST, type InvocationTarget, type LocalFunctionConfig } from './function-model.js'
+import { LATEST, parseFunctionName, type InvocationTarget, type LocalFunctionConfig } from './function-model.js'
+import { createCloudWatchServer } from './cloudwatch-api.js'
+import { InvocationMetrics } from './invocation-metrics.js'
 import { createRequestListener, s3EventsPath } from './http-api.js'
 import { randomRouter, seededRouter } from './routing.js'
 import { loadRuntimeState, restoreFunction, saveRuntimeState } from './state-file.js'
@@ -46,6 +48,11 @@ export interface LambdaRuntimeOptions {
    * atomically on every change); without it everything is kept in memory only (tests).
    */
   statePath?: string
+  /**
+   * Serves CloudWatch's GetMetricData for the `AWS/Lambda` metrics of the invocations it ran, on this port (0 picks
+   * a free one) at `cloudwatchUrl`; without it there is no CloudWatch endpoint
+   */
+  cloudwatchPort?: number
 }
 
 export interface RuntimeStats {
@@ -66,6 +73,8 @@ export interface InvocationRecord {
   initDurationMs: number | undefined
   /** errorType of the function error, if it failed */
   errorType: string | undefined
+  /** the qualifier the caller named (an alias or a version number); undefined when it named none */
+  qualifier: string | undefined
 }
 
 export interface RuntimeEvents extends PoolEvents {
@@ -82,6 +91,11 @@ const ASYNC_ATTEMPTS = 3
 export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
   /** `http://host:port` of the Lambda API */
   url = ''
+  /** `http://host:port` of the CloudWatch subset (GetMetricData), when `cloudwatchPort` was given; else '' */
+  cloudwatchUrl = ''
+  /** Lambda's metrics of the invocations this runtime ran, as CloudWatch would hold them */
+  readonly metrics = new InvocationMetrics()
+  private readonly cloudwatch: Server | undefined
   readonly region: string
   /** where the control plane came from: the state file (`restored`), none there yet (`new`), or no state file given */
   readonly controlPlane: 'restored' | 'new' | 'memory'
@@ -136,7 +150,11 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
       invoke: (target, payload, options) => this.invoke(target, payload, { ...options, invocationType: 'RequestResponse' }),
       enqueue: (functionName, qualifier, payload) => this.enqueue(functionName, qualifier, payload),
     }))
+    this.cloudwatchPort = options.cloudwatchPort
+    this.cloudwatch = options.cloudwatchPort === undefined ? undefined : createCloudWatchServer(this.metrics, this.logger.child({ component: 'cloudwatch' }))
   }
+
+  private readonly cloudwatchPort: number | undefined
 
   async listen (host: string, port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
@@ -149,6 +167,17 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
     const address = this.server.address() as AddressInfo
     const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
     this.url = `http://${urlHost}:${address.port}`
+    const cloudwatch = this.cloudwatch
+    if (cloudwatch !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        cloudwatch.once('error', reject)
+        cloudwatch.listen(this.cloudwatchPort, host, () => {
+          cloudwatch.off('error', reject)
+          resolve()
+        })
+      })
+      this.cloudwatchUrl = `http://${urlHost}:${(cloudwatch.address() as AddressInfo).port}`
+    }
   }
 
   /** The URL radosgw pushes bucket notifications to (a topic's `push-endpoint`) to invoke `functionName:qualifier`. */
@@ -175,9 +204,13 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
     this.catalog.close()
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     this.server.closeAllConnections()
+    const cloudwatch = this.cloudwatch
+    const cloudwatchClosed = cloudwatch === undefined || !cloudwatch.listening ? Promise.resolve() : new Promise<void>((resolve) => cloudwatch.close(() => resolve()))
+    cloudwatch?.closeAllConnections()
     await this.pool.close()
     await Promise.all([...this.asyncInFlight])
     await serverClosed
+    await cloudwatchClosed
   }
 
   /** One synchronous invocation of `target` in an idle or new environment (throws 429 when throttled). */
@@ -234,7 +267,10 @@ export class LambdaRuntime extends EventEmitter<RuntimeEvents> {
     )
     const logResult = options.logTail === true ? environment.logTail() : undefined
     this.pool.release(environment, configuration.version === LATEST ? fn.latest.generation : configuration.generation)
+    const qualifier = parseFunctionName(target.invokedArn).qualifier
+    this.metrics.record({ functionName: fn.name, qualifier, executedVersion: configuration.version, endedAtMs: Date.now(), durationMs, error: error !== undefined })
     this.emit('invocation', {
+      qualifier,
       functionName: fn.name,
       version: configuration.version,
       requestId,

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { RegistryObserver } from '../../../registry/registry.js'
-import type { HistoryAction } from '../../../registry/model.js'
+import { ROLLOUT_STATUSES, type HistoryAction } from '../../../registry/model.js'
 import type { ErrorCode } from '../../errors.js'
 
 declare module 'fastify' {
@@ -77,7 +77,39 @@ export default fp(async function metricsPlugin (fastify) {
     labelNames: ['outcome'] as const,
     registers: [registry],
   })
+  const rolloutsEnded = new Counter({
+    name: 'modelpin_rollouts_finished_total',
+    help: 'rollouts this process ended (its controller, or a cancel it served), by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  // Read from the database at each scrape, so every replica reports the same figures whoever drives the rollouts.
+  new Gauge({ // eslint-disable-line no-new
+    name: 'modelpin_rollouts',
+    help: 'rollouts in the registry by status (running, succeeded, aborted, inconclusive, cancelled, failed)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect () {
+      if (!fastify.hasDecorator('registry')) return
+      const { byStatus } = await fastify.registry.rolloutGauges()
+      this.reset()
+      for (const status of ROLLOUT_STATUSES) this.set({ status }, byStatus.find((row) => row.status === status)?.count ?? 0)
+    },
+  })
+  new Gauge({ // eslint-disable-line no-new
+    name: 'modelpin_canary_weight',
+    help: 'share of an alias\'s traffic its canary receives (0 without a canary), as the registry records it',
+    labelNames: ['model', 'alias'] as const,
+    registers: [registry],
+    async collect () {
+      if (!fastify.hasDecorator('registry')) return
+      const { canaryWeights } = await fastify.registry.rolloutGauges()
+      this.reset()
+      for (const { model, alias, weight } of canaryWeights) this.set({ model, alias }, weight)
+    },
+  })
   const moves: RegistryObserver = {
+    rolloutFinished: (outcome) => { rolloutsEnded.inc({ outcome }) },
     evaluationFinished: (outcome) => { evaluations.inc({ outcome }) },
     aliasDrift: (model, alias, drifted) => { drift.set({ model, alias }, drifted ? 1 : 0) },
     reconcileAdoption: () => { adoptions.inc() },

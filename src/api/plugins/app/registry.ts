@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Deployer } from '../../../registry/deployer.js'
-import { Registry } from '../../../registry/registry.js'
+import { Registry, type StepMetrics } from '../../../registry/registry.js'
 import { componentLogger } from '../../logging.js'
 
 declare module 'fastify' {
@@ -13,7 +13,12 @@ declare module 'fastify' {
 export interface RegistryPluginOptions {
   /** pushes aliases to Lambda; without one, every model is registry-only */
   deployer?: Deployer | undefined
+  /** Lambda's per-version metrics, which rollouts judge by */
+  metrics?: StepMetrics | undefined
 }
+
+/** How often the rollout controller looks for due steps and renews its leases. */
+const ROLLOUT_TICK_MS = 1000
 
 /** The actor recorded for what the API does on its own at start-up. */
 export const START_UP_ACTOR = 'modelpin-api'
@@ -36,6 +41,9 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
     liveCacheMs: fastify.config.liveCacheMs,
     observer: fastify.metrics.moves,
     evaluation: { concurrency: fastify.config.evaluationConcurrency, invokeTimeoutMs: fastify.config.evaluationInvokeTimeoutMs },
+    metrics: options.metrics,
+    metricsPeriodSeconds: fastify.config.metricsPeriodSeconds,
+    metricsDelaySeconds: fastify.config.metricsDelaySeconds,
   })
   fastify.decorate('registry', registry)
   try {
@@ -71,6 +79,22 @@ export default fp<RegistryPluginOptions>(async function registryPlugin (fastify,
   fastify.addHook('onClose', async () => {
     clearInterval(timer)
     await running
+  })
+
+  // The rollout controller: every process runs one; the lease in the database makes one of them drive each rollout.
+  let driving: Promise<void> | undefined
+  const rolloutTimer = setInterval(() => {
+    if (driving !== undefined) return
+    driving = registry.driveRollouts()
+      .catch((error: unknown) => { fastify.log.error({ err: error }, 'the rollout controller failed; it tries again at the next tick') })
+      .finally(() => { driving = undefined })
+  }, ROLLOUT_TICK_MS)
+  rolloutTimer.unref()
+  fastify.addHook('onClose', async () => {
+    clearInterval(rolloutTimer)
+    await driving
+    // decisions in flight finish; the leases are given back so another process continues at once
+    await registry.stopDrivingRollouts()
   })
 }, { name: 'registry', dependencies: ['config', 'metrics', 'database', 's3'] })
 

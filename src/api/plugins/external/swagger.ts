@@ -25,6 +25,7 @@ export default fp(async function swaggerPlugin (fastify) {
         { name: 'artifacts', description: 'S3 versions of a model\'s weights and labels' },
         { name: 'releases', description: 'numbered pairs of a weights version and a labels version' },
         { name: 'aliases', description: 'promote, roll back, canary, history' },
+        { name: 'rollouts', description: 'canary steps judged on Lambda\'s metrics, promoted or rolled back on their own' },
         { name: 'predict', description: 'one request against any release' },
         { name: 'evaluations', description: 'a candidate release against a baseline on recent real inputs' },
         { name: 'tokens', description: 'API tokens' },

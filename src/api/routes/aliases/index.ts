@@ -48,7 +48,7 @@ export const AliasViewSchema = Type.Object({
 
 const ReasonSchema = Type.Optional(Type.Union([Type.String({ maxLength: MAX_TEXT_LENGTH }), Type.Null()], { description: 'why; recorded in the history' }))
 
-const ForceSchema = Type.Optional(Type.Boolean({ description: 'admins only (403 for anyone else): skip the model\'s promotion policy; recorded in the history' }))
+export const ForceSchema = Type.Optional(Type.Boolean({ description: 'admins only (403 for anyone else): skip the model\'s promotion policy; recorded in the history' }))
 
 export const PromoteBodySchema = Type.Object({ release: ReleaseNumberSchema, reason: ReasonSchema, force: ForceSchema }, { additionalProperties: false })
 export const RollbackBodySchema = Type.Object({
