@@ -2,7 +2,7 @@ import type {
   Alias, AliasList, AliasView, CanaryBody, CanaryStepBody, ErrorBody, History, ModelList, PromoteBody, ReleaseList,
   RollbackBody, Whoami,
 } from './contract.js'
-import type { Evaluation, EvaluationList, Rollout, RolloutList, StartRolloutBody } from './pending-contract.js'
+import type { Evaluation, EvaluationList, Rollout, RolloutList, StartRolloutBody } from './contract.js'
 import { fillPath, ROUTES, type RouteName, type RouteParams } from './routes.js'
 
 /** An answer of the API with an error status: its status, and the code and message of its `{"error"}` body. */

@@ -1,7 +1,6 @@
 /**
  * Every route the console calls, as the OpenAPI document names it (`{model}` for a path parameter). A test checks
- * each against the API's /docs/json, so a renamed or removed route fails the suite, not the page. `pending` routes
- * are being built on other branches (DESIGN.md "Evaluations", "Rollouts"); the console copes with their absence.
+ * each against the API's /docs/json, so a renamed or removed route fails the suite, not the page.
  */
 export const ROUTES = {
   whoami: { method: 'GET', path: '/v1/whoami' },
@@ -15,12 +14,12 @@ export const ROUTES = {
   startCanary: { method: 'POST', path: '/v1/models/{model}/aliases/{alias}/canary' },
   promoteCanary: { method: 'POST', path: '/v1/models/{model}/aliases/{alias}/canary/promote' },
   abortCanary: { method: 'DELETE', path: '/v1/models/{model}/aliases/{alias}/canary' },
-  evaluations: { method: 'GET', path: '/v1/models/{model}/evaluations', pending: true },
-  evaluation: { method: 'GET', path: '/v1/models/{model}/evaluations/{id}', pending: true },
-  rollouts: { method: 'GET', path: '/v1/models/{model}/aliases/{alias}/rollouts', pending: true },
-  startRollout: { method: 'POST', path: '/v1/models/{model}/aliases/{alias}/rollouts', pending: true },
-  cancelRollout: { method: 'DELETE', path: '/v1/models/{model}/aliases/{alias}/rollouts/{id}', pending: true },
-} as const satisfies Record<string, { method: 'GET' | 'POST' | 'DELETE', path: `/v1/${string}`, pending?: true }>
+  evaluations: { method: 'GET', path: '/v1/models/{model}/evaluations' },
+  evaluation: { method: 'GET', path: '/v1/models/{model}/evaluations/{id}' },
+  rollouts: { method: 'GET', path: '/v1/models/{model}/aliases/{alias}/rollouts' },
+  startRollout: { method: 'POST', path: '/v1/models/{model}/aliases/{alias}/rollouts' },
+  cancelRollout: { method: 'DELETE', path: '/v1/models/{model}/aliases/{alias}/rollouts/{id}' },
+} as const satisfies Record<string, { method: 'GET' | 'POST' | 'DELETE', path: `/v1/${string}` }>
 
 export type RouteName = keyof typeof ROUTES
 

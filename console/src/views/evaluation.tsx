@@ -1,7 +1,7 @@
 import { useLoad, useSession } from '../context.js'
 import { formatTime, percent } from '../format.js'
 import { Crumbs, Show } from './common.js'
-import type { Percentiles } from '../pending-contract.js'
+import type { Percentiles } from '../contract.js'
 
 const latency = (p: Percentiles | null): string => p === null ? '—' : `p50 ${p.p50.toFixed(0)} ms, p95 ${p.p95.toFixed(0)} ms`
 

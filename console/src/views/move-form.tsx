@@ -4,7 +4,7 @@ import { ApiFailure } from '../api.js'
 import type { AliasView, Release } from '../contract.js'
 import { describeFailure, useSession } from '../context.js'
 import { percent } from '../format.js'
-import type { Rollout } from '../pending-contract.js'
+import type { Rollout } from '../contract.js'
 
 export type Move =
   | { kind: 'promote' } | { kind: 'rollback' } | { kind: 'canary-start' } | { kind: 'canary-promote' }

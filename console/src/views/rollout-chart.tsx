@@ -1,4 +1,4 @@
-import type { RolloutObservation, RolloutSide } from '../pending-contract.js'
+import type { RolloutObservation, RolloutSide } from '../contract.js'
 
 const errorRate = (side: RolloutSide): number | null => side.invocations === 0 ? null : side.errors / side.invocations
 

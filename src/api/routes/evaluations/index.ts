@@ -34,6 +34,8 @@ export const EvaluationSchema = Type.Object({
     { description: 'against the model\'s promotion policy as it is now; null while running, when failed, or without a policy' }),
 })
 
+export const EvaluationListSchema = Type.Object({ evaluations: Type.Array(EvaluationSchema) })
+
 export const CreateEvaluationBodySchema = Type.Object({
   candidate: ReleaseNumberSchema,
   baseline: Type.Optional(Type.With(ReleaseNumberSchema, { description: 'default: the release the deploy alias serves' })),
@@ -75,7 +77,7 @@ const evaluationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['evaluations'],
       summary: 'The model\'s evaluations, newest first',
       params: ModelParamsSchema,
-      response: { 200: Type.Object({ evaluations: Type.Array(EvaluationSchema) }), ...errorResponses(400, 401, 403, 404) },
+      response: { 200: EvaluationListSchema, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request) => ({ evaluations: await fastify.registry.listEvaluations(request.params.model) }))
 

@@ -53,6 +53,8 @@ export const RolloutSchema = Type.Object({
   })),
 })
 
+export const RolloutListSchema = Type.Object({ rollouts: Type.Array(RolloutSchema) })
+
 export const RolloutBodySchema = Type.Object({
   release: ReleaseNumberSchema,
   steps: Type.Array(Type.Number({ exclusiveMinimum: MIN_CANARY_WEIGHT_EXCLUSIVE, exclusiveMaximum: MAX_CANARY_WEIGHT_EXCLUSIVE }), {
@@ -110,7 +112,7 @@ const rolloutRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['rollouts'],
       summary: 'The rollouts of an alias, newest first',
       params: AliasParamsSchema,
-      response: { 200: Type.Object({ rollouts: Type.Array(RolloutSchema) }), ...errorResponses(400, 401, 403, 404) },
+      response: { 200: RolloutListSchema, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request) => ({ rollouts: await fastify.registry.listRollouts(request.params.model, request.params.alias) }))
 
