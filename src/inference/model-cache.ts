@@ -93,6 +93,18 @@ export class ModelCache<R = undefined> {
     return lease
   }
 
+  /**
+   * Starts loading a pin's model without a request waiting for it (a function's init phase): counted as a load,
+   * neither a hit nor a miss. Resolves when it is in memory; a failure is not kept, so the next acquire loads again
+   * and reports it.
+   */
+  async preload (pin: ModelPin, requester?: R): Promise<void> {
+    const key = pinKey(pin)
+    if (this.entries.has(key)) return
+    const flight = this.flights.get(key) ?? this.startLoad(key, pin, requester)
+    await flight.promise
+  }
+
   stats (): CacheStats {
     const { hits, misses, loads, bytes } = this.counters
     return { hits, misses, loads, bytes }
