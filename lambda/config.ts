@@ -36,6 +36,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MODEL_CACHE_MAX_BYTES', default: String(256 * 1024 * 1024), description: 'Weights + labels bytes of the models kept in memory; least recently used models are evicted past it (256 MiB holds two ResNet-50 versions).' },
   { name: 'MODEL_GRAPH_OPTIMIZATION', default: DEFAULT_SESSION_SETTINGS.graphOptimizationLevel, description: 'ONNX Runtime graph optimisation level: all, layout, extended, basic or disabled (all: slowest load, fastest runs).' },
   { name: 'MODEL_INTRA_OP_THREADS', default: '0', description: 'ONNX Runtime threads per run; 0 means one per physical core.' },
+  { name: 'MODEL_INTRA_OP_SPINNING', default: '0', description: 'ONNX Runtime\'s threads busy-wait between operators (1) or sleep (0, the default: spinning takes the CPU the S3 read and the image decode need).' },
   { name: 'MODEL_DOWNLOAD_PART_BYTES', default: String(DEFAULT_PARALLEL_READ.partBytes), description: 'Size of each ranged GET when downloading weights.' },
   { name: 'MODEL_DOWNLOAD_CONCURRENCY', default: String(DEFAULT_PARALLEL_READ.concurrency), description: 'Ranged GETs in flight when downloading weights.' },
   { name: 'MODEL_PREFAULT', default: 'auto', description: 'Touch the memory a new session needs while its weights download (src/inference/memory-prefault.ts): 1, 0, or auto (on when GLIBC_TUNABLES lets the allocator keep that memory).' },
@@ -136,6 +137,8 @@ export function readConfig (env: Env): HandlerConfig {
   if (!(levels as readonly string[]).includes(level)) {
     throw new ConfigurationError(`MODEL_GRAPH_OPTIMIZATION must be one of ${levels.join(', ')}, got "${level}"`)
   }
+  const spinning = value('MODEL_INTRA_OP_SPINNING') ?? defaultOf('MODEL_INTRA_OP_SPINNING')
+  if (spinning !== '0' && spinning !== '1') throw new ConfigurationError(`MODEL_INTRA_OP_SPINNING must be 0 or 1, got "${spinning}"`)
   const prefault = value('MODEL_PREFAULT') ?? 'auto'
   if (prefault !== 'auto' && prefault !== '0' && prefault !== '1') throw new ConfigurationError(`MODEL_PREFAULT must be auto, 0 or 1, got "${prefault}"`)
   const std = triple('IMAGE_STD')
@@ -163,7 +166,7 @@ export function readConfig (env: Env): HandlerConfig {
     outputBucket: required('OUTPUT_BUCKET'),
     outputPrefix: value('OUTPUT_PREFIX') ?? '',
     cacheMaxBytes: integer('MODEL_CACHE_MAX_BYTES', 0),
-    session: { graphOptimizationLevel: level as SessionSettings['graphOptimizationLevel'], intraOpNumThreads: integer('MODEL_INTRA_OP_THREADS', 0) },
+    session: { graphOptimizationLevel: level as SessionSettings['graphOptimizationLevel'], intraOpNumThreads: integer('MODEL_INTRA_OP_THREADS', 0), spinning: spinning === '1' },
     download: { partBytes: integer('MODEL_DOWNLOAD_PART_BYTES', 64 * 1024), concurrency: integer('MODEL_DOWNLOAD_CONCURRENCY', 1) },
     prefault: prefault === '1' || (prefault === 'auto' && allocatorRetainsMemory(env)),
     image: { size, resize, mean: triple('IMAGE_MEAN'), std },

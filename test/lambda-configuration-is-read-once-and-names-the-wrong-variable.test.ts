@@ -11,7 +11,7 @@ t.test('defaults fill every optional setting', async (t) => {
   t.equal(config.allowLatest, false)
   t.equal(config.outputPrefix, '')
   t.equal(config.cacheMaxBytes, 256 * 1024 * 1024)
-  t.same(config.session, { graphOptimizationLevel: 'all', intraOpNumThreads: 0 })
+  t.same(config.session, { graphOptimizationLevel: 'all', intraOpNumThreads: 0, spinning: false })
   t.same(config.image, { size: 224, resize: undefined, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] })
 })
 
@@ -37,6 +37,7 @@ t.test('each wrong or missing variable is named in the error', async (t) => {
     [{ ...minimal, MODEL_RELEASE: '0' }, /^MODEL_RELEASE must be a release number/],
     [{ ...minimal, MODEL_CACHE_MAX_BYTES: '1GB' }, /^MODEL_CACHE_MAX_BYTES must be an integer/],
     [{ ...minimal, MODEL_GRAPH_OPTIMIZATION: 'max' }, /^MODEL_GRAPH_OPTIMIZATION must be one of disabled, basic, extended, layout, all/],
+    [{ ...minimal, MODEL_INTRA_OP_SPINNING: 'yes' }, /^MODEL_INTRA_OP_SPINNING must be 0 or 1/],
     [{ ...minimal, MODEL_DOWNLOAD_CONCURRENCY: '0' }, /^MODEL_DOWNLOAD_CONCURRENCY must be an integer >= 1/],
     [{ ...minimal, IMAGE_MEAN: '0.5,0.5' }, /^IMAGE_MEAN must be three comma-separated numbers/],
     [{ ...minimal, IMAGE_STD: '0.2,0,0.2' }, /^IMAGE_STD must be three positive numbers/],

@@ -23,9 +23,16 @@ export interface SessionSettings {
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'layout' | 'all'
   /** Threads for one run; 0 lets ORT use one per physical core (Lambda gives 2 vCPUs at 1769 MB and above). */
   intraOpNumThreads: number
+  /**
+   * Whether ORT's intra-op threads spin (busy-wait) between operators and after a run instead of sleeping. Off by
+   * default: spinning threads burn the CPU that everything else needs at once, the S3 read and sharp's decode of the
+   * next request, a Lambda's CPU share, and here radosgw on the same two cores. Measured on this 2-core machine
+   * while other work ran: a bare ResNet-50 run took 380-670 ms with spinning and 90-190 ms without.
+   */
+  spinning: boolean
 }
 
-export const DEFAULT_SESSION_SETTINGS: SessionSettings = { graphOptimizationLevel: 'all', intraOpNumThreads: 0 }
+export const DEFAULT_SESSION_SETTINGS: SessionSettings = { graphOptimizationLevel: 'all', intraOpNumThreads: 0, spinning: false }
 
 /** The ORT session options for `settings`: sequential execution, as a ResNet is one chain of operators. */
 export function sessionOptions (settings: SessionSettings): Ort.InferenceSession.SessionOptions {
@@ -33,6 +40,8 @@ export function sessionOptions (settings: SessionSettings): Ort.InferenceSession
     graphOptimizationLevel: settings.graphOptimizationLevel,
     executionMode: 'sequential',
     ...(settings.intraOpNumThreads > 0 ? { intraOpNumThreads: settings.intraOpNumThreads } : {}),
+    // ORT's session configuration key session.intra_op.allow_spinning ("1" by default)
+    extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } },
   }
 }
 
