@@ -143,11 +143,12 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     const resolved = await resolvePin(requestPin, 'the event\'s model')
     const pin = resolved.pin
     const plog = log.child(pinFields(pin))
-    // The image read and the model (a cache hit, or a load on a cold start) do not depend on each other.
-    const [leased, read] = await Promise.allSettled([
-      timed(cache.acquire(pin, plog)),
-      timed(readImage(image)),
-    ])
+    // A model in memory (a warm request) is leased at once; otherwise the image read and the load do not depend on
+    // each other and run together.
+    const inMemory = cache.acquireInMemory(pin)
+    const [leased, read] = inMemory !== undefined
+      ? [{ status: 'fulfilled', value: { value: inMemory, ms: 0 } } as const, await settle(timed(readImage(image)))]
+      : await Promise.allSettled([timed(cache.acquire(pin, plog)), timed(readImage(image))])
     if (leased.status === 'rejected') throw leased.reason
     const lease = leased.value.value
     try {
@@ -258,6 +259,14 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
 
 function pinFields (pin: ModelPin): Record<string, string> {
   return { weightsVersionId: pin.weightsVersionId, labelsVersionId: pin.labelsVersionId }
+}
+
+async function settle<T> (promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  try {
+    return { status: 'fulfilled', value: await promise }
+  } catch (reason) {
+    return { status: 'rejected', reason }
+  }
 }
 
 async function timed<T> (promise: Promise<T>): Promise<{ value: T, ms: number }> {

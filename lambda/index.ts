@@ -19,11 +19,23 @@ const s3 = createS3Client(s3SettingsFromEnv(process.env))
 const inference = createHandler(config, { s3, logger })
 export const handler: Handler<unknown, FunctionAnswer> = inference
 
+/**
+ * How long the init phase waits for the preload: Lambda ends an init that takes over 10 s. A load that takes longer
+ * (a slow S3, a busy machine) goes on in the background, and the first request waits for it as for any load.
+ */
+const PRELOAD_WAIT_MS = 8000
+
 // The configuration's pinned model loads in the init phase (which Lambda runs with a CPU boost, and does not bill for
 // on-demand functions) rather than on the first request. Its download starts first; ONNX Runtime and sharp, which
 // this bundle imports only on first use, load while the bytes arrive (without pins: at once), so that the first
 // request finds everything in memory.
-await Promise.all([inference.preload(), warmUpRuntime(), loadSharp()])
+let waited: NodeJS.Timeout | undefined
+const ready = await Promise.race([
+  Promise.all([inference.preload(), warmUpRuntime(), loadSharp()]).then(() => true),
+  new Promise<false>((resolve) => { waited = setTimeout(() => resolve(false), PRELOAD_WAIT_MS) }),
+])
+clearTimeout(waited)
+if (!ready) logger.warn({ waitedMs: PRELOAD_WAIT_MS }, 'the configured model is still loading; the first request waits for it')
 
 logger.info({
   bucket: config.bucket,
