@@ -36,8 +36,9 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MODEL_CACHE_MAX_BYTES', default: String(256 * 1024 * 1024), description: 'Weights + labels bytes of the models kept in memory; least recently used models are evicted past it (256 MiB holds two ResNet-50 versions).' },
   { name: 'MODEL_GRAPH_OPTIMIZATION', default: DEFAULT_SESSION_SETTINGS.graphOptimizationLevel, description: 'ONNX Runtime graph optimisation level: all, layout, extended, basic or disabled (all: slowest load, fastest runs).' },
   { name: 'MODEL_INTRA_OP_THREADS', default: '0', description: 'ONNX Runtime threads per run; 0 means one per physical core.' },
-  { name: 'MODEL_DOWNLOAD_PART_BYTES', default: String(DEFAULT_PARALLEL_READ.partBytes), description: 'Size of each ranged GET when downloading weights.' },
-  { name: 'MODEL_DOWNLOAD_CONCURRENCY', default: String(DEFAULT_PARALLEL_READ.concurrency), description: 'Ranged GETs in flight when downloading weights.' },
+  { name: 'MODEL_INTRA_OP_SPINNING', default: '0', description: 'ONNX Runtime\'s threads busy-wait between operators (1) or sleep (0, the default: spinning takes the CPU the S3 read and the image decode need).' },
+  { name: 'MODEL_DOWNLOAD_PART_BYTES', default: '', description: `Size of each ranged GET when downloading weights; empty means ${DEFAULT_PARALLEL_READ.partBytes} (8 MiB) on AWS and the whole object in one GET with a custom endpoint (AWS_ENDPOINT_URL_S3).` },
+  { name: 'MODEL_DOWNLOAD_CONCURRENCY', default: '', description: `Ranged GETs in flight when downloading weights; empty means ${DEFAULT_PARALLEL_READ.concurrency} on AWS and 1 with a custom endpoint.` },
   { name: 'MODEL_PREFAULT', default: 'auto', description: 'Touch the memory a new session needs while its weights download (src/inference/memory-prefault.ts): 1, 0, or auto (on when GLIBC_TUNABLES lets the allocator keep that memory).' },
   { name: 'GLIBC_TUNABLES', default: '', description: `Read by glibc at process start; lambda/Dockerfile sets ${PREFAULT_GLIBC_TUNABLES}, under which MODEL_PREFAULT=auto is on.` },
   { name: 'IMAGE_SIZE', default: String(IMAGENET_PREPROCESS.size), description: 'Side of the model\'s square input when the model does not fix it.' },
@@ -136,6 +137,8 @@ export function readConfig (env: Env): HandlerConfig {
   if (!(levels as readonly string[]).includes(level)) {
     throw new ConfigurationError(`MODEL_GRAPH_OPTIMIZATION must be one of ${levels.join(', ')}, got "${level}"`)
   }
+  const spinning = value('MODEL_INTRA_OP_SPINNING') ?? defaultOf('MODEL_INTRA_OP_SPINNING')
+  if (spinning !== '0' && spinning !== '1') throw new ConfigurationError(`MODEL_INTRA_OP_SPINNING must be 0 or 1, got "${spinning}"`)
   const prefault = value('MODEL_PREFAULT') ?? 'auto'
   if (prefault !== 'auto' && prefault !== '0' && prefault !== '1') throw new ConfigurationError(`MODEL_PREFAULT must be auto, 0 or 1, got "${prefault}"`)
   const std = triple('IMAGE_STD')
@@ -163,10 +166,25 @@ export function readConfig (env: Env): HandlerConfig {
     outputBucket: required('OUTPUT_BUCKET'),
     outputPrefix: value('OUTPUT_PREFIX') ?? '',
     cacheMaxBytes: integer('MODEL_CACHE_MAX_BYTES', 0),
-    session: { graphOptimizationLevel: level as SessionSettings['graphOptimizationLevel'], intraOpNumThreads: integer('MODEL_INTRA_OP_THREADS', 0) },
-    download: { partBytes: integer('MODEL_DOWNLOAD_PART_BYTES', 64 * 1024), concurrency: integer('MODEL_DOWNLOAD_CONCURRENCY', 1) },
+    session: { graphOptimizationLevel: level as SessionSettings['graphOptimizationLevel'], intraOpNumThreads: integer('MODEL_INTRA_OP_THREADS', 0), spinning: spinning === '1' },
+    download: downloadSettings(env, (name, min) => value(name) === undefined ? undefined : integer(name, min)),
     prefault: prefault === '1' || (prefault === 'auto' && allocatorRetainsMemory(env)),
     image: { size, resize, mean: triple('IMAGE_MEAN'), std },
+  }
+}
+
+/**
+ * One GET of the whole object against a gateway of our own (radosgw), parallel ranged GETs against AWS S3. AWS caps a
+ * connection at about 85-90 MB/s, so parts in parallel bring a 100 MB model in about one part's time. A single
+ * radosgw on the function's machine is limited by its own CPU instead: one stream and eight ranges download at the
+ * same rate when the machine is quiet, and while other work runs the eight ranges took 1.5-1.9 times as long as one
+ * stream (bench/inference.ts: `cold_load_ms` and `cold_load_single_stream_ms`).
+ */
+function downloadSettings (env: Env, setting: (name: string, min: number) => number | undefined): HandlerConfig['download'] {
+  const gateway = (env.AWS_ENDPOINT_URL_S3 ?? '').trim() !== ''
+  return {
+    partBytes: setting('MODEL_DOWNLOAD_PART_BYTES', 64 * 1024) ?? (gateway ? 2 ** 31 - 1 : DEFAULT_PARALLEL_READ.partBytes),
+    concurrency: setting('MODEL_DOWNLOAD_CONCURRENCY', 1) ?? (gateway ? 1 : DEFAULT_PARALLEL_READ.concurrency),
   }
 }
 

@@ -31,6 +31,7 @@ export type InferenceEvent =
 
 // Compiled once per execution environment: every direct invocation is checked against the contract's schema.
 const directEvent = Compile(InvokeEventSchema)
+const warmupEvent = Compile(WarmupEventSchema)
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -42,7 +43,7 @@ const isScheduledEvent = (event: Record<string, unknown>): event is Record<strin
 /** Tells the three event kinds apart and checks their fields; anything else is an UnknownEventError. */
 export function parseEvent (event: unknown): InferenceEvent {
   if (!isObject(event)) throw new UnknownEventError(`the event is ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}, not an object`)
-  if (Value.Check(WarmupEventSchema, event) || isScheduledEvent(event)) return { kind: 'warmup' }
+  if (warmupEvent.Check(event) || isScheduledEvent(event)) return { kind: 'warmup' }
   if (Array.isArray(event.Records)) return { kind: 's3', records: parseRecords(event.Records) }
   if ('image' in event) return parseDirect(event)
   const keys = Object.keys(event).slice(0, 5).join(', ')

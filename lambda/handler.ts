@@ -33,6 +33,15 @@ export type RecordOutcome = S3RecordOutcome
  */
 export type InferenceHandler = (event: unknown, context: Pick<Context, 'awsRequestId'> & Partial<Context>) => Promise<FunctionAnswer>
 
+/** The handler, and what the module's init phase does with it before the first request. */
+export type InferenceFunction = InferenceHandler & {
+  /**
+   * Loads the configuration's pinned model into the cache (none without pins). Never rejects: a failure is logged
+   * and the first request that needs the model loads it again and reports the named error.
+   */
+  preload: () => Promise<void>
+}
+
 export interface HandlerDeps {
   s3: S3Client
   logger: Logger
@@ -52,7 +61,7 @@ export function loaderSettings (config: HandlerConfig): LoaderSettings {
  * Everything that must survive between warm invocations (S3 client, model cache, environment id) lives in the
  * closure, which the module creates once per process.
  */
-export function createHandler (config: HandlerConfig, deps: HandlerDeps): InferenceHandler {
+export function createHandler (config: HandlerConfig, deps: HandlerDeps): InferenceFunction {
   const { s3 } = deps
   const environmentId = deps.environmentId ?? randomUUID()
   let invocations = 0
@@ -134,11 +143,12 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     const resolved = await resolvePin(requestPin, 'the event\'s model')
     const pin = resolved.pin
     const plog = log.child(pinFields(pin))
-    // The image read and the model (a cache hit, or a load on a cold start) do not depend on each other.
-    const [leased, read] = await Promise.allSettled([
-      timed(cache.acquire(pin, plog)),
-      timed(readImage(image)),
-    ])
+    // A model in memory (a warm request) is leased at once; otherwise the image read and the load do not depend on
+    // each other and run together.
+    const inMemory = cache.acquireInMemory(pin)
+    const [leased, read] = inMemory !== undefined
+      ? [{ status: 'fulfilled', value: { value: inMemory, ms: 0 } } as const, await settle(timed(readImage(image)))]
+      : await Promise.allSettled([timed(cache.acquire(pin, plog)), timed(readImage(image))])
     if (leased.status === 'rejected') throw leased.reason
     const lease = leased.value.value
     try {
@@ -204,7 +214,18 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     return { warm: true, model: answerModelOf(pin, release), cache: cache.stats(), environment }
   }
 
-  return async (event, context) => {
+  async function preload (): Promise<void> {
+    const pin = config.pin
+    if (pin === undefined) return
+    try {
+      await cache.preload(pin, deps.logger.child({ ...pinFields(pin), phase: 'init' }))
+    } catch (error) {
+      const fields = error instanceof InferenceError ? { errorType: error.name, code: error.code, message: error.message } : { err: error }
+      deps.logger.warn({ ...pinFields(pin), ...fields }, 'preloading the configured model failed; the first request loads it again')
+    }
+  }
+
+  const handler: InferenceHandler = async (event, context) => {
     invocations++
     const environment: EnvironmentInfo = { id: environmentId, coldStart: invocations === 1 }
     const log = deps.logger.child({ requestId: context.awsRequestId })
@@ -233,10 +254,19 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
       throw error
     }
   }
+  return Object.assign(handler, { preload })
 }
 
 function pinFields (pin: ModelPin): Record<string, string> {
   return { weightsVersionId: pin.weightsVersionId, labelsVersionId: pin.labelsVersionId }
+}
+
+async function settle<T> (promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  try {
+    return { status: 'fulfilled', value: await promise }
+  } catch (reason) {
+    return { status: 'rejected', reason }
+  }
 }
 
 async function timed<T> (promise: Promise<T>): Promise<{ value: T, ms: number }> {

@@ -128,3 +128,20 @@ t.test('a pin whose digest disagrees with the cached bytes is refused without a 
   await t.rejects(cache.acquire(wrong), { name: 'ChecksumMismatchError', message: new RegExp(`VersionId ${model.weights[0]}.*${model.sha256.weights[0]}`) })
   t.equal(loaded.length, 1)
 })
+
+t.test('a preload (a function\'s init) loads the model once without counting a request, and a failed one is not kept', async (t) => {
+  const { model, cache, loaded } = await setup(t, 1 << 30)
+  const pin = pinOf(model, 1, 1)
+  await Promise.all([cache.preload(pin), cache.preload(pin)])
+  t.same(cache.stats(), { hits: 0, misses: 0, loads: 1, bytes: (await pairBytes(model)) }, 'one load, no request counted')
+  const lease = await cache.acquire(pin)
+  lease.release()
+  t.equal(lease.hit, true, 'the first request finds the preloaded model')
+  await cache.preload(pin)
+  t.equal(loaded.length, 1, 'a preload of a model in memory loads nothing')
+
+  const missing = { ...pinOf(model, 2, 2), weightsVersionId: 'no-such-version' }
+  await t.rejects(cache.preload(missing), { name: 'VersionNotFoundError' })
+  await t.rejects(cache.acquire(missing), { name: 'VersionNotFoundError' }, 'the next request loads again and gets the named error')
+  t.equal(loaded.length, 3)
+})

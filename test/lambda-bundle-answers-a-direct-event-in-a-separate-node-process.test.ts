@@ -71,6 +71,21 @@ t.test('the bundle, in its own process, classifies a direct event with the confi
   const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
   t.ok(logs.some((l) => l.msg === 'inference function initialised' && l.name === 'modelpin-inference'), 'pino JSON lines from module scope')
   t.ok(logs.filter((l) => l.msg === 'classified').every((l) => typeof l.requestId === 'string' && typeof l.weightsVersionId === 'string'))
+  const initLoad = logs.findIndex((l) => l.msg === 'model loaded' && l.phase === 'init' && l.weightsVersionId === model.weights[1])
+  t.ok(initLoad >= 0 && initLoad < logs.findIndex((l) => l.msg === 'inference function initialised'), 'the init phase loaded the configured model')
+  t.match(first.cache, { loads: 1, misses: 0, hits: 1 }, 'the first request found it in memory')
+})
+
+t.test('a configured model that fails to load at init is refused by name on the first request, and init still ends', async (t) => {
+  const s3 = testS3Client()
+  const bucket = await createTestBucket(t, s3)
+  const model = await uploadTinyModel(s3, bucket)
+  const image = { base64: (await colourPhoto('blue')).toString('base64') }
+  const pin = { ...pinOf(model, 1, 1), weightsSha256: 'f'.repeat(64) }
+  const { results, stdout } = await invoke({ ...pinToEnvironment(pin), OUTPUT_BUCKET: bucket }, [{ image }])
+  const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+  t.ok(logs.some((l) => l.msg.startsWith('preloading the configured model failed') && l.code === 'checksum_mismatch'), 'the failed preload is logged')
+  t.match(results, [{ errorType: 'ChecksumMismatchError', errorMessage: /sha256/ }], 'the request loads again and throws the named error')
 })
 
 t.test('the bundle fails its init with a message naming a missing variable', async (t) => {

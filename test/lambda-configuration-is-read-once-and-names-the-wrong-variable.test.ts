@@ -11,8 +11,15 @@ t.test('defaults fill every optional setting', async (t) => {
   t.equal(config.allowLatest, false)
   t.equal(config.outputPrefix, '')
   t.equal(config.cacheMaxBytes, 256 * 1024 * 1024)
-  t.same(config.session, { graphOptimizationLevel: 'all', intraOpNumThreads: 0 })
+  t.same(config.session, { graphOptimizationLevel: 'all', intraOpNumThreads: 0, spinning: false })
   t.same(config.image, { size: 224, resize: undefined, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] })
+  t.same(config.download, { partBytes: 8 * 1024 * 1024, concurrency: 8 }, 'parallel ranged GETs on AWS')
+})
+
+t.test('with a custom S3 endpoint the weights come in one GET unless the variables say otherwise', async (t) => {
+  const gateway = { ...minimal, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:7480' }
+  t.same(readConfig(gateway).download, { partBytes: 2 ** 31 - 1, concurrency: 1 })
+  t.same(readConfig({ ...gateway, MODEL_DOWNLOAD_PART_BYTES: '1048576', MODEL_DOWNLOAD_CONCURRENCY: '4' }).download, { partBytes: 1048576, concurrency: 4 })
 })
 
 t.test('a full pin, with digests, comes from the PIN_ENVIRONMENT variables', async (t) => {
@@ -37,6 +44,7 @@ t.test('each wrong or missing variable is named in the error', async (t) => {
     [{ ...minimal, MODEL_RELEASE: '0' }, /^MODEL_RELEASE must be a release number/],
     [{ ...minimal, MODEL_CACHE_MAX_BYTES: '1GB' }, /^MODEL_CACHE_MAX_BYTES must be an integer/],
     [{ ...minimal, MODEL_GRAPH_OPTIMIZATION: 'max' }, /^MODEL_GRAPH_OPTIMIZATION must be one of disabled, basic, extended, layout, all/],
+    [{ ...minimal, MODEL_INTRA_OP_SPINNING: 'yes' }, /^MODEL_INTRA_OP_SPINNING must be 0 or 1/],
     [{ ...minimal, MODEL_DOWNLOAD_CONCURRENCY: '0' }, /^MODEL_DOWNLOAD_CONCURRENCY must be an integer >= 1/],
     [{ ...minimal, IMAGE_MEAN: '0.5,0.5' }, /^IMAGE_MEAN must be three comma-separated numbers/],
     [{ ...minimal, IMAGE_STD: '0.2,0,0.2' }, /^IMAGE_STD must be three positive numbers/],

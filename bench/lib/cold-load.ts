@@ -1,10 +1,11 @@
 /**
- * One cold model load in a fresh process, for bench/inference.ts: `product` (src/inference's loadModel) or
+ * One cold model load in a fresh process, for bench/inference.ts: `product` (src/inference's loadModel),
  * `naive` (one GetObject to a temporary file, read it, verify, create the session, then fetch and verify the
- * labels). Both use the same session options and the same S3 client settings; the clock starts after the imports
+ * labels) or `floor` (radosgw's own part: one GetObject of the weights, body counted and dropped, no hash, no
+ * session). Both use the same session options and the same S3 client settings; the clock starts after the imports
  * and the S3 client exist, as they would at a Lambda's module scope. Prints one JSON line.
  *
- *   BENCH_LOAD=<json> node --import tsx bench/lib/cold-load.ts product|naive
+ *   BENCH_LOAD=<json> node --import tsx bench/lib/cold-load.ts product|naive|floor
  */
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
@@ -52,6 +53,21 @@ async function naive (s3: ReturnType<typeof createS3Client>, pin: Required<Model
   }
 }
 
+async function floor (s3: ReturnType<typeof createS3Client>, pin: Required<ModelPin>): Promise<Record<string, number>> {
+  const started = performance.now()
+  const weights = await s3.send(new GetObjectCommand({ Bucket: pin.bucket, Key: pin.weightsKey, VersionId: pin.weightsVersionId }))
+  const body = weights.Body as Readable
+  let bytes = 0
+  // 'data' events, as the loader reads (an async iterator's promise per chunk would make the floor slower)
+  await new Promise<void>((resolve, reject) => {
+    body.on('data', (chunk: Buffer) => { bytes += chunk.byteLength })
+    body.once('end', resolve)
+    body.once('error', reject)
+  })
+  if (bytes !== weights.ContentLength) throw new Error(`read ${bytes} of ${weights.ContentLength} bytes`)
+  return { totalMs: performance.now() - started }
+}
+
 async function main (): Promise<void> {
   const mode = process.argv[2]
   const job = JSON.parse(process.env.BENCH_LOAD ?? '{}') as LoadJob
@@ -59,13 +75,15 @@ async function main (): Promise<void> {
   let result: Record<string, number>
   if (mode === 'naive') {
     result = await naive(s3, job.pin, job.settings.session)
+  } else if (mode === 'floor') {
+    result = await floor(s3, job.pin)
   } else if (mode === 'product') {
     // As the function's configuration decides it (MODEL_PREFAULT=auto), from this process's own environment.
     const model = await loadModel(s3, job.pin, { ...job.settings, prefault: allocatorRetainsMemory(process.env) })
     result = { ...model.timings }
     await model.classifier.release()
   } else {
-    throw new Error(`mode must be product or naive, got ${mode}`)
+    throw new Error(`mode must be product, naive or floor, got ${mode}`)
   }
   console.log(JSON.stringify({ mode, ...result }))
   s3.destroy()

@@ -1,5 +1,17 @@
-import ort from 'onnxruntime-node'
+import type * as Ort from 'onnxruntime-node'
 import { InvalidModelError } from './errors.js'
+
+type OrtModule = typeof Ort
+let ortLoading: Promise<OrtModule> | undefined
+
+/**
+ * ONNX Runtime, imported on first use rather than with this module: a function's init phase starts the model's
+ * download first and loads the runtime while the bytes arrive (model-loader.ts).
+ */
+export async function loadOnnxRuntime (): Promise<OrtModule> {
+  ortLoading ??= import('onnxruntime-node').then((module) => ('InferenceSession' in module ? module : (module as { default: OrtModule }).default))
+  return await ortLoading
+}
 
 /** ONNX Runtime settings of every session modelpin creates (and of the benchmark's bare baseline). */
 export interface SessionSettings {
@@ -11,16 +23,25 @@ export interface SessionSettings {
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'layout' | 'all'
   /** Threads for one run; 0 lets ORT use one per physical core (Lambda gives 2 vCPUs at 1769 MB and above). */
   intraOpNumThreads: number
+  /**
+   * Whether ORT's intra-op threads spin (busy-wait) between operators and after a run instead of sleeping. Off by
+   * default: spinning threads burn the CPU that everything else needs at once, the S3 read and sharp's decode of the
+   * next request, a Lambda's CPU share, and here radosgw on the same two cores. Measured on this 2-core machine
+   * while other work ran: a bare ResNet-50 run took 380-670 ms with spinning and 90-190 ms without.
+   */
+  spinning: boolean
 }
 
-export const DEFAULT_SESSION_SETTINGS: SessionSettings = { graphOptimizationLevel: 'all', intraOpNumThreads: 0 }
+export const DEFAULT_SESSION_SETTINGS: SessionSettings = { graphOptimizationLevel: 'all', intraOpNumThreads: 0, spinning: false }
 
 /** The ORT session options for `settings`: sequential execution, as a ResNet is one chain of operators. */
-export function sessionOptions (settings: SessionSettings): ort.InferenceSession.SessionOptions {
+export function sessionOptions (settings: SessionSettings): Ort.InferenceSession.SessionOptions {
   return {
     graphOptimizationLevel: settings.graphOptimizationLevel,
     executionMode: 'sequential',
     ...(settings.intraOpNumThreads > 0 ? { intraOpNumThreads: settings.intraOpNumThreads } : {}),
+    // ORT's session configuration key session.intra_op.allow_spinning ("1" by default)
+    extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } },
   }
 }
 
@@ -34,7 +55,9 @@ let warming: Promise<void> | undefined
 
 /** Initialises ONNX Runtime once per process; safe to call often. Never rejects: a broken runtime fails the real load. */
 export async function warmUpRuntime (): Promise<void> {
-  warming ??= ort.InferenceSession.create(WARM_UP_MODEL).then(async (session) => await session.release(), () => {})
+  warming ??= loadOnnxRuntime()
+    .then(async (ort) => await ort.InferenceSession.create(WARM_UP_MODEL))
+    .then(async (session) => await session.release(), () => {})
   await warming
 }
 
@@ -51,17 +74,19 @@ export interface ClassifierShape {
 export class Classifier implements ClassifierShape {
   private constructor (
     /** The ONNX Runtime session itself (the benchmark times a bare `session.run` of it against the handler). */
-    readonly session: ort.InferenceSession,
+    readonly session: Ort.InferenceSession,
     readonly inputName: string,
     readonly outputName: string,
     readonly inputSize: number | undefined,
-    readonly classCount: number
+    readonly classCount: number,
+    private readonly Tensor: OrtModule['Tensor']
   ) {}
 
   /** Creates the session from the weights bytes and checks that it is an image classifier. */
   static async create (weights: Uint8Array, settings: SessionSettings = DEFAULT_SESSION_SETTINGS, fallbackSize = 224): Promise<Classifier> {
     if (weights.byteLength === 0) throw new InvalidModelError('the weights are empty (0 bytes)')
-    let session: ort.InferenceSession
+    const ort = await loadOnnxRuntime()
+    let session: Ort.InferenceSession
     try {
       session = await ort.InferenceSession.create(weights, sessionOptions(settings))
     } catch (error) {
@@ -77,7 +102,7 @@ export class Classifier implements ClassifierShape {
         const out = await session.run({ [shape.inputName]: new ort.Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) })
         classCount = out[shape.outputName]!.dims.at(-1) ?? 0
       }
-      return new Classifier(session, shape.inputName, shape.outputName, shape.inputSize, classCount)
+      return new Classifier(session, shape.inputName, shape.outputName, shape.inputSize, classCount, ort.Tensor)
     } catch (error) {
       await session.release()
       if (error instanceof InvalidModelError) throw error
@@ -87,7 +112,7 @@ export class Classifier implements ClassifierShape {
 
   /** Runs one NCHW float32 image of side `size` and returns the output scores. */
   async run (input: Float32Array, size: number): Promise<Float32Array> {
-    const feeds = { [this.inputName]: new ort.Tensor('float32', input, [1, 3, size, size]) }
+    const feeds = { [this.inputName]: new this.Tensor('float32', input, [1, 3, size, size]) }
     const out = await this.session.run(feeds, [this.outputName])
     return out[this.outputName]!.data as Float32Array
   }
@@ -98,7 +123,7 @@ export class Classifier implements ClassifierShape {
   }
 }
 
-function describe (session: ort.InferenceSession): Omit<ClassifierShape, 'classCount'> & { classCount: number } {
+function describe (session: Ort.InferenceSession): Omit<ClassifierShape, 'classCount'> & { classCount: number } {
   if (session.inputNames.length !== 1) {
     throw new InvalidModelError(`the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); an image classifier has one`)
   }

@@ -60,37 +60,57 @@ export class ModelCache<R = undefined> {
 
   /** Borrows the model a pin names, loading it once if it is not in memory. */
   async acquire (pin: ModelPin, requester?: R): Promise<ModelLease> {
+    const cached = this.acquireInMemory(pin)
+    if (cached !== undefined) return cached
+    const key = pinKey(pin)
+    this.counters.misses++
+    let flight = this.flights.get(key)
+    if (flight === undefined) flight = this.startLoad(key, pin, requester)
+    flight.waiters++
+    // The lease was taken for every waiter when the load finished, before any eviction could see the entry.
+    return this.verified(pin, this.lease(await flight.promise, false))
+  }
+
+  /**
+   * Borrows the model a pin names when it is in memory (a hit), without waiting; undefined otherwise, and then
+   * nothing is counted. A warm request takes this path and needs no promise for its model.
+   */
+  acquireInMemory (pin: ModelPin): ModelLease | undefined {
     const key = pinKey(pin)
     const cached = this.entries.get(key)
-    let entry: Entry
-    let hit = false
-    if (cached !== undefined) {
-      this.counters.hits++
-      // Re-inserting moves the entry to the end of the Map's order: the most recently used.
-      this.entries.delete(key)
-      this.entries.set(key, cached)
-      cached.leases++
-      entry = cached
-      hit = true
-    } else {
-      this.counters.misses++
-      let flight = this.flights.get(key)
-      if (flight === undefined) flight = this.startLoad(key, pin, requester)
-      flight.waiters++
-      // The lease was taken for every waiter when the load finished, before any eviction could see the entry.
-      entry = await flight.promise
-    }
-    const lease = this.lease(entry, hit)
+    if (cached === undefined) return undefined
+    this.counters.hits++
+    // Re-inserting moves the entry to the end of the Map's order: the most recently used.
+    this.entries.delete(key)
+    this.entries.set(key, cached)
+    cached.leases++
+    return this.verified(pin, this.lease(cached, true))
+  }
+
+  /** The lease, once the pin's digests match the model's; otherwise released and a ChecksumMismatchError. */
+  private verified (pin: ModelPin, lease: ModelLease): ModelLease {
     try {
       // Versions are immutable, so a digest verified once holds; a pin with another digest is a wrong pin.
       const at = (versionId: string, key: string) => ({ bucket: pin.bucket, key, versionId })
-      verifyDigest(at(pin.weightsVersionId, pin.weightsKey), pin.weightsSha256, entry.model.weightsSha256)
-      verifyDigest(at(pin.labelsVersionId, pin.labelsKey), pin.labelsSha256, entry.model.labelsSha256)
+      verifyDigest(at(pin.weightsVersionId, pin.weightsKey), pin.weightsSha256, lease.model.weightsSha256)
+      verifyDigest(at(pin.labelsVersionId, pin.labelsKey), pin.labelsSha256, lease.model.labelsSha256)
     } catch (error) {
       lease.release()
       throw error
     }
     return lease
+  }
+
+  /**
+   * Starts loading a pin's model without a request waiting for it (a function's init phase): counted as a load,
+   * neither a hit nor a miss. Resolves when it is in memory; a failure is not kept, so the next acquire loads again
+   * and reports it.
+   */
+  async preload (pin: ModelPin, requester?: R): Promise<void> {
+    const key = pinKey(pin)
+    if (this.entries.has(key)) return
+    const flight = this.flights.get(key) ?? this.startLoad(key, pin, requester)
+    await flight.promise
   }
 
   stats (): CacheStats {

@@ -1,4 +1,4 @@
-import sharp, { type Metadata, type SharpOptions } from 'sharp'
+import type { default as Sharp, Metadata, SharpOptions } from 'sharp'
 import { ImageTooLargeError, ImageTooSmallError, InvalidImageError } from './errors.js'
 
 /**
@@ -39,8 +39,20 @@ export const IMAGENET_PREPROCESS: PreprocessSpec = {
   std: [0.229, 0.224, 0.225],
 }
 
-// Unique inputs make libvips' operation cache useless; it only holds memory between invocations.
-sharp.cache(false)
+let loading: Promise<typeof Sharp> | undefined
+
+/**
+ * sharp, imported on first use rather than with this module: loading libvips takes 50-200 ms here, and a function's
+ * init phase does it while the model downloads (lambda/index.ts) instead of before the download can start.
+ */
+export async function loadSharp (): Promise<typeof Sharp> {
+  loading ??= import('sharp').then(({ default: sharp }) => {
+    // Unique inputs make libvips' operation cache useless; it only holds memory between invocations.
+    sharp.cache(false)
+    return sharp
+  })
+  return await loading
+}
 
 /**
  * Decodes an image and returns the model's input as NCHW float32 (1 x 3 x size x size): EXIF orientation applied,
@@ -52,6 +64,7 @@ export async function preprocessImage (bytes: Uint8Array, spec: PreprocessSpec =
   if (bytes.byteLength > MAX_IMAGE_BYTES) {
     throw new ImageTooLargeError(`the image is ${bytes.byteLength} bytes; the limit is ${MAX_IMAGE_BYTES}`)
   }
+  const sharp = await loadSharp()
   const options: SharpOptions = { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'warning' }
   let meta: Metadata
   try {

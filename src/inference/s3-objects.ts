@@ -68,14 +68,18 @@ export async function readVersion (
     options.onSize?.(total)
     const bytes = Buffer.allocUnsafe(total)
     const hash = createHash('sha256')
+    // Hashed as the bytes arrive, in order: every chunk of the part that holds the first unhashed byte is hashed
+    // at once, and a later part's bytes as soon as everything before them is in. So the digest is ready with the
+    // last byte (one stream included) instead of a part's or the whole object's hashing time after it.
     let hashedTo = 0
-    const finished = new Map<number, number>()
-    const partDone = (start: number, end: number): void => {
-      finished.set(start, end)
-      for (let next = finished.get(hashedTo); next !== undefined; next = finished.get(hashedTo)) {
-        finished.delete(hashedTo)
-        hash.update(bytes.subarray(hashedTo, next))
-        hashedTo = next
+    const received = new Map<number, number>()
+    const arrived = (start: number, upTo: number): void => {
+      received.set(start, upTo)
+      while (hashedTo < total) {
+        const upToHere = received.get(hashedTo < options.partBytes ? 0 : Math.floor(hashedTo / options.partBytes) * options.partBytes)
+        if (upToHere === undefined || upToHere <= hashedTo) break
+        hash.update(bytes.subarray(hashedTo, upToHere))
+        hashedTo = upToHere
       }
     }
 
@@ -86,14 +90,14 @@ export async function readVersion (
       for (let start = starts.shift(); start !== undefined; start = starts.shift()) {
         const end = Math.min(start + options.partBytes, total)
         const part = await get(`bytes=${start}-${end - 1}`)
-        await copyBody(part, bytes, start, end, ref)
-        partDone(start, end)
+        await copyBody(part, bytes, start, end, ref, (upTo) => arrived(start, upTo))
       }
     }
     await Promise.all([
-      copyBody(first, bytes, 0, firstEnd, ref).then(() => partDone(0, firstEnd)),
+      copyBody(first, bytes, 0, firstEnd, ref, (upTo) => arrived(0, upTo)),
       ...Array.from({ length: Math.min(options.concurrency, starts.length) }, worker),
     ])
+    if (hashedTo !== total) throw new Error(`${describeObject(ref)}: hashed ${hashedTo} of ${total} bytes`)
     return { bytes, sha256: hash.digest('hex'), versionId: first.VersionId ?? ref.versionId }
   } catch (error) {
     abort.abort()
@@ -112,8 +116,13 @@ function totalSize (response: GetObjectCommandOutput): number {
   return response.ContentLength ?? 0
 }
 
-/** Streams a response body into `target[start, end)` without an intermediate concatenation. */
-async function copyBody (response: GetObjectCommandOutput, target: Buffer, start: number, end: number, ref: ObjectRef): Promise<void> {
+/**
+ * Streams a response body into `target[start, end)` without an intermediate concatenation; `onData` is told how
+ * far the bytes have arrived after each chunk.
+ */
+async function copyBody (
+  response: GetObjectCommandOutput, target: Buffer, start: number, end: number, ref: ObjectRef, onData?: (upTo: number) => void
+): Promise<void> {
   const body = response.Body as Readable
   let offset = start
   // 'data' events rather than `for await`: a 100 MB body is 1,500 chunks, and the async iterator's promise per
@@ -126,6 +135,7 @@ async function copyBody (response: GetObjectCommandOutput, target: Buffer, start
       }
       data.copy(target, offset)
       offset += data.byteLength
+      onData?.(offset)
     })
     body.once('end', resolve)
     body.once('error', reject)

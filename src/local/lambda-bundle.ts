@@ -27,6 +27,8 @@ export interface BuildLambdaOptions {
   /** default dist/lambda/index.mjs in the repository */
   outfile?: string | undefined
   minify?: boolean | undefined
+  /** default lambda/index.ts; the benchmarks build their naive handler (bench/lib/naive-handler.ts) the same way */
+  entryPoint?: string | undefined
 }
 
 /** Builds the bundle; written to a temporary name and renamed, so a concurrent reader never sees half a file. */
@@ -34,7 +36,7 @@ export async function buildLambda (options: BuildLambdaOptions = {}): Promise<{ 
   const outfile = options.outfile ?? DEFAULT_OUTFILE
   const temporary = `${outfile}.${process.pid}.tmp.mjs`
   const result = await build({
-    entryPoints: [resolve(REPOSITORY_ROOT, 'lambda/index.ts')],
+    entryPoints: [options.entryPoint ?? resolve(REPOSITORY_ROOT, 'lambda/index.ts')],
     outfile: temporary,
     bundle: true,
     platform: 'node',
