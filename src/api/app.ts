@@ -110,6 +110,7 @@ function errorHandler (error: FastifyError, request: FastifyRequest, reply: Fast
   }
   reply.errorCode = code
   if (error instanceof OutcomeUnknownError) reply.header('retry-after', String(error.retryAfterSeconds))
+  if (error instanceof ApiError && error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
   return reply.code(status).send({ error: { code, message } })
 }
 

@@ -58,3 +58,7 @@ export const DEFAULT_PREWARM = 1
 export function isPrewarm (count: unknown): count is number {
   return Number.isInteger(count) && (count as number) >= 0 && (count as number) <= MAX_PREWARM
 }
+
+/** A token's lifetime in days when one is asked for (`expiresInDays`): from a day to about ten years. */
+export const MIN_TOKEN_EXPIRES_IN_DAYS = 1
+export const MAX_TOKEN_EXPIRES_IN_DAYS = 3650

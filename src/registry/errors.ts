@@ -55,6 +55,12 @@ export class OutcomeUnknownError extends RegistryError {
 }
 /** The model's bucket does not exist in S3 (422). */
 export class BucketNotFoundError extends RegistryError { readonly code = 'bucket_not_found' }
+/** An active token (neither revoked nor expired) already has that name (409). */
+export class TokenNameTakenError extends RegistryError { readonly code = 'token_name_taken' }
+/** No token has that id (404). */
+export class TokenNotFoundError extends RegistryError { readonly code = 'token_not_found' }
+/** The token is the current bootstrap token: it is rotated by restarting with a new one, not revoked (409). */
+export class BootstrapTokenError extends RegistryError { readonly code = 'bootstrap_token' }
 /** A canary step (promote, abort) on an alias that runs no canary (400: nothing to promote or abort). */
 export class NoCanaryError extends RegistryError { readonly code = 'no_canary' }
 /** The function answered a prediction with an error (422): bad image, unknown version... as the function says. */

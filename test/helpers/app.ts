@@ -79,6 +79,12 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     lockTtlSeconds: 30,
     reconcileSeconds: 60,
     liveCacheMs: 2000,
+    maxUploadBytes: 4 * 1024 ** 3,
+    bodyTimeoutMs: 30_000,
+    authFailuresPerMinute: 20,
+    autoMigrate: true,
+    pgConnectTimeoutMs: 5000,
+    pgStatementTimeoutMs: 30_000,
     ...overrides,
   }
   const app = await buildApp(config, { s3Credentials: S3_CREDENTIALS, ...buildOptions })
