@@ -4,8 +4,6 @@ import { BootstrapTokenError, InvalidInputError, TokenNameTakenError, TokenNotFo
 import { roleAllows, TokenStore } from '../src/registry/tokens.js'
 import { DATABASE_KINDS, openTestDatabase } from './helpers/registry.js'
 
-const DAY_MS = 86_400_000
-
 for (const kind of DATABASE_KINDS) {
   t.test(`${kind}: a minted token verifies to its name and role, and only its sha256 is stored`, async (t) => {
     const { db } = await openTestDatabase(t, kind)

@@ -39,7 +39,7 @@ export type TokenCheck =
 export class TokenStore {
   constructor (
     private readonly db: Kysely<RegistrySchema>,
-    private readonly now: () => Date = () => new Date(),
+    private readonly now: () => Date = () => new Date()
   ) {}
 
   /**

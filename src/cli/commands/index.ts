@@ -4,7 +4,7 @@ import { uploadCommand, versionsCommand } from './artifacts.js'
 import { modelCommand, modelsCommand } from './models.js'
 import { predictCommand } from './predict.js'
 import { releaseCommand, releasesCommand } from './releases.js'
-import { tokenCommand } from './tokens.js'
+import { tokenCommand, whoamiCommand } from './tokens.js'
 
 /** Every command, in the order `modelpin --help` lists them. */
 
@@ -14,5 +14,5 @@ export const COMMANDS: ReadonlyArray<Command<any>> = [
   releaseCommand, releasesCommand,
   promoteCommand, rollbackCommand, historyCommand, aliasCommand, canaryCommand,
   predictCommand,
-  tokenCommand,
+  tokenCommand, whoamiCommand,
 ]
