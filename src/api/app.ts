@@ -15,6 +15,7 @@ import s3Plugin from './plugins/app/s3.js'
 import authPlugin from './plugins/app/auth.js'
 import registryPlugin from './plugins/app/registry.js'
 import metricsPlugin from './plugins/app/metrics.js'
+import securityHeadersPlugin from './plugins/app/security-headers.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import healthRoutes from './routes/health/index.js'
 import metricsRoutes from './routes/metrics/index.js'
@@ -41,6 +42,7 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
   await fastify.register(configPlugin, { config: options.config })
   // first of the request hooks: a stopping API refuses a new request before any other hook runs
   await fastify.register(drainPlugin)
+  await fastify.register(securityHeadersPlugin)
   await fastify.register(metricsPlugin)
   await fastify.register(swaggerPlugin)
   await fastify.register(databasePlugin)
