@@ -71,7 +71,9 @@ t.test('every error code is answered by a real request with its status, and the 
       const stalled = new PassThrough()
       stalled.write(Buffer.alloc(100))
       const response = await app.app.inject({
-        method: 'PUT', url: '/v1/models/resnet/artifacts/weights', payload: stalled,
+        method: 'PUT',
+        url: '/v1/models/resnet/artifacts/weights',
+        payload: stalled,
         headers: { authorization: `Bearer ${app.adminToken}`, 'content-type': 'application/octet-stream' },
       })
       stalled.destroy()

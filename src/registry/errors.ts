@@ -1,3 +1,5 @@
+import { redactAwsIdentifiers } from '../aws/aws-error-code.js'
+
 /**
  * Domain errors. Each carries a stable `code` (documented in the README); the API maps each code to exactly one
  * HTTP status in src/api (see `STATUS_BY_CODE` there). Messages are written for the person who sent the request.
@@ -40,7 +42,8 @@ export class RevisionMismatchError extends RegistryError { readonly code = 'revi
 export class DeployFailedError extends RegistryError {
   readonly code = 'deploy_failed'
   constructor (readonly step: string, message: string, options?: ErrorOptions) {
-    super(message, options)
+    // the answer names the step and AWS's error code; an ARN or account ID that slipped into the text is cut out
+    super(redactAwsIdentifiers(message), options)
   }
 }
 /**
@@ -50,7 +53,7 @@ export class DeployFailedError extends RegistryError {
 export class OutcomeUnknownError extends RegistryError {
   readonly code = 'outcome_unknown'
   constructor (readonly retryAfterSeconds: number, message: string, options?: ErrorOptions) {
-    super(message, options)
+    super(redactAwsIdentifiers(message), options)
   }
 }
 /** The model's bucket does not exist in S3 (422). */
