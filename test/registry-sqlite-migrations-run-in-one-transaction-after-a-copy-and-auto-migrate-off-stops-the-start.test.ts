@@ -39,8 +39,16 @@ t.test('a migration that fails half way leaves the SQLite file as it was, and th
   t.teardown(() => database.close())
   t.same((await migrateDatabase(database, migrationsUpTo('0005-model-prewarm'))).backup, null, 'a new file is not copied')
   await database.db.insertInto('models').values({
-    name: 'kept', bucket: 'b', weights_key: 'w', labels_key: 'l', function_name: null, function_alias: 'live',
-    deploy_alias: 'production', gate_images: '[]', created_at: 'now', updated_at: 'now',
+    name: 'kept',
+    bucket: 'b',
+    weights_key: 'w',
+    labels_key: 'l',
+    function_name: null,
+    function_alias: 'live',
+    deploy_alias: 'production',
+    gate_images: '[]',
+    created_at: 'now',
+    updated_at: 'now',
   }).execute()
   const before = contents(file)
 
