@@ -26,7 +26,14 @@ export const BucketNameSchema = Type.String({ pattern: BUCKET_NAME_PATTERN, desc
  * An S3 object key. S3 bounds keys at MAX_KEY_BYTES bytes of UTF-8; JSON Schema can only count characters, so this
  * bound lets through some keys that are too long in bytes, which S3 (or the registry, for a model's keys) refuses.
  */
-export const ObjectKeySchema = Type.String({ minLength: 1, maxLength: MAX_KEY_BYTES, description: `an S3 object key (1 to ${MAX_KEY_BYTES} characters)` })
+// No control characters that XML 1.0 cannot carry (found by fuzzing): S3 answers about such a key in XML that the
+// SDK cannot parse, so a request for one failed with the SDK's own error rather than a refusal naming the key.
+export const ObjectKeySchema = Type.String({
+  minLength: 1,
+  maxLength: MAX_KEY_BYTES,
+  pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]+$',
+  description: `an S3 object key (1 to ${MAX_KEY_BYTES} characters, no control characters but tab, CR and LF)`,
+})
 
 /** How many predictions one request asks for (DEFAULT_TOP_K when it names none). */
 export const TopKSchema = Type.Integer({ minimum: 1, maximum: MAX_TOP_K, description: `1 to ${MAX_TOP_K} predictions` })
