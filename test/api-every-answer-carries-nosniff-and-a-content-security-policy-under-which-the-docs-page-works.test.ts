@@ -21,6 +21,8 @@ t.test('every kind of answer carries the headers', async (t) => {
     'no token (401)': await app.api('GET', '/v1/models', { token: null }),
     'a bad body (400)': await app.api('POST', '/v1/models', { body: { name: 'x' } }),
     'no route (404)': await app.api('GET', '/nowhere', { token: null }),
+    'a name the router refuses (400)': await app.api('GET', `/v1/models/${'x'.repeat(300)}`),
+    'a bad percent-encoding (400)': await app.api('GET', '/v1/models/%E0%A4%A'),
     '/healthz': await app.api('GET', '/healthz', { token: null }),
     '/metrics': await app.api('GET', '/metrics', { token: null }),
     '/docs': await app.api('GET', '/docs', { token: null }),
@@ -34,6 +36,9 @@ t.test('every kind of answer carries the headers', async (t) => {
     t.equal(answer.headers['x-powered-by'], undefined, `${what}: no X-Powered-By`)
   }
   t.equal(answers['a docs script'].status, 200)
+  for (const what of ['a name the router refuses (400)', 'a bad percent-encoding (400)'] as const) {
+    t.match(answers[what], { status: 400, body: { error: { code: 'invalid_input', message: /\S/ } } }, `${what}: the API's error shape`)
+  }
   t.notMatch(docs.text, /<script>(?!\s*<\/script>)|<script[^>]*>[^<\s]/, 'the docs page has no inline script (the policy would block it)')
   t.notMatch(docs.text, /https?:\/\//, 'nor anything from another origin')
   t.match(CONTENT_SECURITY_POLICY, /script-src 'self'(;|$)/)

@@ -15,7 +15,7 @@ import s3Plugin from './plugins/app/s3.js'
 import authPlugin from './plugins/app/auth.js'
 import registryPlugin from './plugins/app/registry.js'
 import metricsPlugin from './plugins/app/metrics.js'
-import securityHeadersPlugin from './plugins/app/security-headers.js'
+import securityHeadersPlugin, { setSecurityHeaders } from './plugins/app/security-headers.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import healthRoutes from './routes/health/index.js'
 import metricsRoutes from './routes/metrics/index.js'
@@ -85,6 +85,10 @@ export async function buildApp (config: ApiConfig, options: BuildOptions = {}): 
     // A client may stop sending an upload once it has its answer (a refused token or model): such a connection waits
     // for a body that never comes. Closing the app ends every connection instead of waiting for them to go idle.
     forceCloseConnections: true,
+    // The router's own refusals (found by fuzzing) came in Fastify's shape, without the API's headers: a name in the
+    // path over 100 characters was a 414 `{"error": "Bad Request", "code": "FST_ERR_MAX_PARAM_LENGTH"}`, a bad
+    // percent-encoding a 400 of the same kind. They get the API's error shape and headers.
+    frameworkErrors: routerRefusal,
   }
   const app = Fastify(serverOptions)
   try {
@@ -95,6 +99,16 @@ export async function buildApp (config: ApiConfig, options: BuildOptions = {}): 
     throw error
   }
   return app
+}
+
+function routerRefusal (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const code: ErrorCode = error.code === 'FST_ERR_MAX_PARAM_LENGTH' || error.code === 'FST_ERR_BAD_URL' ? 'invalid_input' : 'internal'
+  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? 'a name in the path is longer than any name this API accepts'
+    : code === 'invalid_input' ? 'the URL is not valid: a part of its path is not valid percent-encoding' : 'internal error; the server log has the details'
+  if (code === 'internal') reply.log.error({ err: error }, 'the router failed')
+  setSecurityHeaders(reply)
+  return reply.code(STATUS_BY_CODE[code]).send({ error: { code, message } })
 }
 
 /**

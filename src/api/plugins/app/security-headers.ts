@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 
 /**
@@ -29,9 +30,14 @@ export const CONTENT_SECURITY_POLICY = [
  */
 export default fp(async function securityHeadersPlugin (fastify) {
   fastify.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
-    reply.removeHeader('x-powered-by')
+    setSecurityHeaders(reply)
     return payload
   })
 }, { name: 'security-headers' })
+
+/** The headers above on one reply (also used where no hook runs: the router's own refusals, see app.ts). */
+export function setSecurityHeaders (reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff')
+  reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
+  reply.removeHeader('x-powered-by')
+}
