@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import t from 'tap'
 import { ERROR_CODES, STATUS_BY_CODE, isErrorCode } from '../src/api/errors.js'
 import { build } from './helpers/app.js'
-import { snapshotTables, type DatabaseSnapshot } from './helpers/database-snapshot.js'
+import { snapshotTables } from './helpers/database-snapshot.js'
 import { DATABASE_KINDS } from './helpers/registry.js'
 
 /**
@@ -137,11 +137,9 @@ for (const database of DATABASE_KINDS) {
       return fc.oneof(...kinds)
     }
 
-    const tokenRow = (snapshot: DatabaseSnapshot): DatabaseSnapshot => ({
-      ...snapshot,
-      api_tokens: (snapshot.api_tokens ?? []).map((row) => ({ ...(row as object), last_used_at: null })),
-    })
-    const before = tokenRow(await snapshotTables(app.app.database.db))
+    // snapshotTables leaves out last_used_at, which any request with a token may set
+    const before = await snapshotTables(app.app.database.db)
+    t.ok((before.api_tokens ?? []).length >= 2, 'the tokens are in the snapshot')
     const seen = new Map<string, number>()
     let cases = 0
     await fc.assert(fc.asyncProperty(fc.constantFrom(...routes).chain(requestsOf), async (request) => {
@@ -156,7 +154,7 @@ for (const database of DATABASE_KINDS) {
       if (!isErrorCode(body.error.code) || STATUS_BY_CODE[body.error.code] !== response.statusCode) throw new Error(`not a documented code with its status (${String(body.error.code)}): ${where}`)
       seen.set(body.error.code, (seen.get(body.error.code) ?? 0) + 1)
     }), { seed: SEED, numRuns: RUNS[database] })
-    t.same(tokenRow(await snapshotTables(app.app.database.db)), before, 'no row changed in any table (last_used_at aside)')
+    t.same(await snapshotTables(app.app.database.db), before, 'no row changed in any table (last_used_at aside)')
     t.pass(`${cases} generated requests; answers by code ${JSON.stringify(Object.fromEntries(seen))}`)
     t.ok([...seen.keys()].every((code) => code in ERROR_CODES) && seen.size >= 5, 'the cases reach many codes')
   })
