@@ -130,6 +130,18 @@ for (const database of DATABASE_KINDS) {
           method: route.method, url: urlOf(route), headers: { ...json, 'if-match': value }, payload: JSON.stringify(body), what: 'if-match',
         })))
       }
+      // free text (reason, notes) that the schema refuses inside an otherwise fine body: a NUL, or too long
+      const textField = ['reason', 'notes'].find((field) => (route.body as { properties?: Record<string, unknown> } | undefined)?.properties?.[field] !== undefined)
+      if (textField !== undefined) {
+        const body = VALID_MOVE_BODIES[route.path.split('/').slice(-1)[0]!] ?? VALID_RELEASE_BODY(first!)
+        kinds.push(fc.tuple(fc.string({ maxLength: 30 }), fc.string({ maxLength: 30 }), fc.constantFrom('\u0000', 'x'.repeat(4001))).map(([before, after, bad]) => ({
+          method: route.method,
+          url: urlOf(route),
+          headers: json,
+          payload: JSON.stringify({ ...(body as object), [textField]: `${before}${bad}${after}` }),
+          what: `${textField} text`,
+        })))
+      }
       // a token that is not one, or no scheme
       kinds.push(fc.tuple(printable, fc.constantFrom('Bearer ', 'bearer  ', 'Basic ', '', 'Bearer')).map(([token, scheme]) => ({
         method: route.method, url: urlOf(route), headers: { authorization: `${scheme}${token}` }, what: 'authorization',
@@ -159,6 +171,10 @@ for (const database of DATABASE_KINDS) {
     t.ok([...seen.keys()].every((code) => code in ERROR_CODES) && seen.size >= 5, 'the cases reach many codes')
   })
 }
+
+/** A release body that is fine but for the field the case spoils. */
+const VALID_RELEASE_BODY = (release: { weightsVersionId: string, labelsVersionId: string }): unknown =>
+  ({ weightsVersionId: release.weightsVersionId, labelsVersionId: release.labelsVersionId })
 
 /** Bodies a move accepts, for the If-Match cases: only the header is wrong. */
 const VALID_MOVE_BODIES: Record<string, unknown> = {

@@ -36,8 +36,8 @@ export const TokenInfoSchema = Type.Object({
 export const TokenListSchema = Type.Object({ tokens: Type.Array(TokenInfoSchema, { description: 'oldest first; never a secret' }) })
 
 export const TokenParamsSchema = Type.Object({
-  // any text up to a length: an id that names no token is 404 token_not_found, whatever its form
-  id: Type.String({ minLength: 1, maxLength: 100, description: 'a token id (`tok_...`), as `GET /v1/tokens` lists it' }),
+  // any printable text (a NUL made PostgreSQL fail: found by fuzzing); an id that names no token is 404 token_not_found
+  id: Type.String({ pattern: '^[\\x21-\\x7e]{1,100}$', description: 'a token id (`tok_...`), as `GET /v1/tokens` lists it' }),
 }, { additionalProperties: false })
 
 export const WhoamiSchema = Type.Object({
