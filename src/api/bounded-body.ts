@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { Transform, type Readable } from 'node:stream'
 import { ApiError } from './errors.js'
 
@@ -55,4 +56,29 @@ export function checkDeclaredLength (header: string | undefined, maxBytes: numbe
   if (Number(header) > maxBytes) {
     throw new ApiError('payload_too_large', `Content-Length ${header} is over the limit of ${maxBytes} bytes (MODELPIN_MAX_UPLOAD_BYTES): nothing was stored`)
   }
+}
+
+/** How long, and how many bytes, a refused upload is still read (and dropped) after its answer before the connection is cut. */
+const LINGER_MS = 2000
+const LINGER_BYTES = 64 * 1024 * 1024
+
+/**
+ * Reads and drops what a refused upload still sends, for a while, then closes its connection. Closing at once would
+ * make the client's next write meet a reset, and a client that sees the reset before it reads the answer loses the
+ * answer (seen under load); reading the rest to its end would let a client send gigabytes for nothing.
+ */
+export function dropTheRest (raw: IncomingMessage): void {
+  if (raw.complete) return
+  let dropped = 0
+  const close = (): void => {
+    clearTimeout(timer)
+    raw.socket?.destroy()
+  }
+  const timer = setTimeout(close, LINGER_MS)
+  raw.on('data', (chunk: Buffer) => {
+    dropped += chunk.length
+    if (dropped > LINGER_BYTES) close()
+  })
+  raw.once('end', () => { clearTimeout(timer) })
+  raw.resume()
 }

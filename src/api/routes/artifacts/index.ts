@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '../../../contract/limits.js'
 import { Sha256Schema } from '../../../contract/schemas.js'
-import { boundedBody, checkDeclaredLength } from '../../bounded-body.js'
+import { boundedBody, checkDeclaredLength, dropTheRest } from '../../bounded-body.js'
 import { ApiError } from '../../errors.js'
 import { errorResponses } from '../../schemas/common.js'
 import { ArtifactParamsSchema, ArtifactVersionSchema } from '../../schemas/registry.js'
@@ -75,8 +75,10 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (scope) => {
       if (body === undefined) throw new ApiError('empty_body', 'the upload has no body: send the artifact\'s bytes')
       uploaded = await scope.registry.uploadArtifact(model, kind, body, { contentType: request.headers['content-type'] })
     } catch (error) {
-      // the rest of a refused body is not worth reading: the connection ends with the answer
-      if (error instanceof ApiError && (error.code === 'payload_too_large' || error.code === 'body_timeout')) reply.header('connection', 'close')
+      // the rest of a refused body is not worth reading: a silent one's connection ends with the answer, one still
+      // sending is read and dropped a little longer, so that it can read the answer (see dropTheRest)
+      if (error instanceof ApiError && error.code === 'body_timeout') reply.header('connection', 'close')
+      if (error instanceof ApiError && error.code === 'payload_too_large') dropTheRest(request.raw)
       throw error
     }
     request.log.info({ model, kind, versionId: uploaded.versionId, size: uploaded.size }, 'artifact uploaded')
