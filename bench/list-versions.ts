@@ -15,6 +15,7 @@ import {
   CreateBucketCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3'
 import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../src/api/config.js'
 import { startApiServer } from '../src/api/server.js'
 import { MAX_LIST_LIMIT } from '../src/contract/limits.js'
 import { removeBucket } from '../test/helpers/s3.js'
@@ -62,6 +63,12 @@ export default async function run (): Promise<Figures> {
       cloudwatchEndpoint: undefined,
       metricsPeriodSeconds: 60,
       metricsDelaySeconds: 180,
+      maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
+      bodyTimeoutMs: 30_000,
+      authFailuresPerMinute: 20,
+      autoMigrate: true,
+      pgConnectTimeoutMs: 5000,
+      pgStatementTimeoutMs: 30_000,
     }, { s3Credentials: credentials })
     try {
       const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim()

@@ -157,7 +157,13 @@ function parseRecords (records: unknown[]): S3ObjectRecord[] {
   return records.map((record, i) => {
     const { eventName, s3: { bucket, object } } = s3Record(record, i)
     const versionId = typeof object.versionId === 'string' && object.versionId !== '' ? object.versionId : undefined
-    return { bucket: bucket.name, key: decodeKey(object.key), versionId, eventName: typeof eventName === 'string' ? eventName : undefined }
+    const location = { bucket: bucket.name, key: decodeKey(object.key), versionId }
+    // the same rules as a direct invoke's image (found by fuzzing: a key with a NUL made radosgw answer something the
+    // SDK cannot parse, thrown as a transient failure and retried); S3 itself never notifies such a name
+    if (!Value.Check(S3ImageSchema, location)) {
+      throw new InvalidEventError(`Records[${i}]: ${fieldProblem(S3ImageSchema, location, (field) => `s3.${field === 'bucket' ? 'bucket.name' : `object.${field}`}`) ?? 'malformed S3 location'}`)
+    }
+    return { ...location, eventName: typeof eventName === 'string' ? eventName : undefined }
   })
 }
 
@@ -167,7 +173,9 @@ function s3Record (record: unknown, i: number): S3RecordFields {
     throw new UnknownEventError(`Records[${i}] is not an S3 notification record (eventSource ${source}, expected "aws:s3")`)
   }
   const { bucket, object } = record.s3
-  if (!isObject(bucket) || typeof bucket.name !== 'string' || !isObject(object) || typeof object.key !== 'string') {
+  // empty names too (found by fuzzing): the SDK would refuse them with an error of its own, and the record would be
+  // retried as a transient failure instead of refused as the bad input it is
+  if (!isObject(bucket) || typeof bucket.name !== 'string' || bucket.name === '' || !isObject(object) || typeof object.key !== 'string' || object.key === '') {
     throw new UnknownEventError(`Records[${i}] has no s3.bucket.name or s3.object.key`)
   }
   return record as S3RecordFields

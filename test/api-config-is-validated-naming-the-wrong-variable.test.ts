@@ -23,6 +23,12 @@ t.test('with an empty environment every setting has its documented default', asy
     cloudwatchEndpoint: undefined,
     metricsPeriodSeconds: 60,
     metricsDelaySeconds: 180,
+    maxUploadBytes: 4 * 1024 ** 3,
+    bodyTimeoutMs: 30000,
+    authFailuresPerMinute: 20,
+    autoMigrate: true,
+    pgConnectTimeoutMs: 5000,
+    pgStatementTimeoutMs: 30000,
   })
 })
 
@@ -46,6 +52,12 @@ t.test('each variable sets its field', async (t) => {
     AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:9002',
     MODELPIN_METRICS_PERIOD_SECONDS: '1',
     MODELPIN_METRICS_DELAY_SECONDS: '0',
+    MODELPIN_MAX_UPLOAD_BYTES: '1048576',
+    MODELPIN_BODY_TIMEOUT_MS: '500',
+    MODELPIN_AUTH_FAILURES_PER_MINUTE: '3',
+    MODELPIN_AUTO_MIGRATE: 'false',
+    MODELPIN_PG_CONNECT_TIMEOUT_MS: '1000',
+    MODELPIN_PG_STATEMENT_TIMEOUT_MS: '2000',
   })
   t.match(config, {
     evaluationConcurrency: 8,
@@ -53,6 +65,12 @@ t.test('each variable sets its field', async (t) => {
     cloudwatchEndpoint: 'http://127.0.0.1:9002',
     metricsPeriodSeconds: 1,
     metricsDelaySeconds: 0,
+    maxUploadBytes: 1048576,
+    bodyTimeoutMs: 500,
+    authFailuresPerMinute: 3,
+    autoMigrate: false,
+    pgConnectTimeoutMs: 1000,
+    pgStatementTimeoutMs: 2000,
     lockTtlSeconds: 5,
     reconcileSeconds: 2,
     liveCacheMs: 0,
@@ -72,6 +90,12 @@ t.test('each variable sets its field', async (t) => {
 t.test('a wrong value is refused with a message naming its variable', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ MODELPIN_API_PORT: 'eighty' }, /^MODELPIN_API_PORT must be a port number/],
+    [{ MODELPIN_MAX_UPLOAD_BYTES: '0' }, /^MODELPIN_MAX_UPLOAD_BYTES must be a whole number of bytes/],
+    [{ MODELPIN_BODY_TIMEOUT_MS: '1s' }, /^MODELPIN_BODY_TIMEOUT_MS must be a whole number of milliseconds/],
+    [{ MODELPIN_AUTH_FAILURES_PER_MINUTE: '-1' }, /^MODELPIN_AUTH_FAILURES_PER_MINUTE must be a whole number/],
+    [{ MODELPIN_AUTO_MIGRATE: 'no' }, /^MODELPIN_AUTO_MIGRATE must be true or false/],
+    [{ MODELPIN_PG_CONNECT_TIMEOUT_MS: 'x' }, /^MODELPIN_PG_CONNECT_TIMEOUT_MS must be a whole number/],
+    [{ MODELPIN_PG_STATEMENT_TIMEOUT_MS: '0' }, /^MODELPIN_PG_STATEMENT_TIMEOUT_MS must be a whole number/],
     [{ MODELPIN_LOCK_TTL_SECONDS: '0' }, /^MODELPIN_LOCK_TTL_SECONDS must be a whole number of seconds/],
     [{ MODELPIN_RECONCILE_SECONDS: '1.5' }, /^MODELPIN_RECONCILE_SECONDS must be a whole number of seconds/],
     [{ MODELPIN_LIVE_CACHE_MS: '-1' }, /^MODELPIN_LIVE_CACHE_MS must be a whole number of milliseconds/],

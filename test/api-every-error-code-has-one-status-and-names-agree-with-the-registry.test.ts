@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { PassThrough } from 'node:stream'
 import { join } from 'node:path'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
@@ -35,7 +36,11 @@ t.test('every error code is answered by a real request with its status, and the 
   t.teardown(() => lambda.destroy())
   const cloudwatch = createCloudWatchClient({ endpoint: runtime.cloudwatchUrl, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
   t.teardown(() => cloudwatch.destroy())
-  const app = await build(t, { deployer: new LambdaDeployer({ lambda }), metrics: new CloudWatchStepMetrics(cloudwatch, 60) })
+  const app = await build(t, {
+    deployer: new LambdaDeployer({ lambda }),
+    metrics: new CloudWatchStepMetrics(cloudwatch, 60),
+    config: { authFailuresPerMinute: 3, maxUploadBytes: 1024 * 1024, bodyTimeoutMs: 1000 },
+  })
   const { api, bucket } = app
 
   const [release] = await app.modelWithReleases('resnet', 2)
@@ -78,6 +83,38 @@ t.test('every error code is answered by a real request with its status, and the 
     ['empty_body', 400, () => api('PUT', '/v1/models/resnet/artifacts/weights')],
     ['no_canary', 400, () => api('DELETE', '/v1/models/resnet/aliases/production/canary')],
     ['unauthorized', 401, () => api('GET', '/v1/models', { token: null })],
+    ['token_expired', 401, async () => {
+      const minted = (await api('POST', '/v1/tokens', { body: { name: 'brief', role: 'viewer', expiresInDays: 1 } })).body
+      await app.app.database.db.updateTable('api_tokens').set({ expires_at: '2000-01-01T00:00:00.000Z' }).where('id', '=', minted.id).execute()
+      return await api('GET', '/v1/whoami', { token: minted.token })
+    }],
+    ['token_not_found', 404, () => api('DELETE', '/v1/tokens/tok_nope')],
+    ['token_name_taken', 409, () => api('POST', '/v1/tokens', { body: { name: 'vera', role: 'viewer' } })],
+    ['bootstrap_token', 409, async () => {
+      const admin = (await api('GET', '/v1/tokens')).body.tokens.find((token: { name: string }) => token.name === 'admin')
+      return await api('DELETE', `/v1/tokens/${admin.id as string}`)
+    }],
+    ['payload_too_large', 413, () => app.upload('resnet', 'weights', Buffer.alloc(1024 * 1024 + 1))],
+    ['body_timeout', 408, async () => {
+      // one chunk, then nothing: the stream stays open past MODELPIN_BODY_TIMEOUT_MS
+      const stalled = new PassThrough()
+      stalled.write(Buffer.alloc(100))
+      const response = await app.app.inject({
+        method: 'PUT',
+        url: '/v1/models/resnet/artifacts/weights',
+        payload: stalled,
+        headers: { authorization: `Bearer ${app.adminToken}`, 'content-type': 'application/octet-stream' },
+      })
+      stalled.destroy()
+      return { status: response.statusCode, headers: response.headers, body: JSON.parse(response.body), text: response.body }
+    }],
+    ['rate_limited', 429, async () => {
+      // two failures so far (unauthorized, token_expired); the limit is 3
+      t.equal((await api('GET', '/v1/models', { token: 'wrong' })).status, 401)
+      const limited = await api('GET', '/v1/models', { token: 'wrong' })
+      t.match(limited.headers['retry-after'], /^\d+$/, 'rate_limited: Retry-After')
+      return limited
+    }],
     ['forbidden', 403, () => api('POST', '/v1/models/resnet/aliases/production/promote', { token: viewer, body: { release: 2 } })],
     ['not_found', 404, () => api('GET', '/v1/nothing')],
     ['model_not_found', 404, () => api('GET', '/v1/models/nope')],

@@ -120,10 +120,28 @@ t.test('the CLI uploads, lists versions, registers, promotes, rolls back and rea
   t.equal(unknownToken.code, EXIT_CODES.auth)
   t.match(unknownToken.stderr, /^error: unauthorized: /)
 
+  // whoami, token list and revoke; a token with an expiry
+  t.same(await cliJson(['whoami'], { token: viewer.token }), { name: 'ci-viewer', role: 'viewer', expiresAt: null })
+  t.match((await cli(['whoami'], { token: viewer.token })).stdout, /name: +ci-viewer\nrole: +viewer\nexpiresAt: +-/)
+  const expiring = await cliJson(['token', 'create', 'ci-expiring', '--role', 'viewer', '--expires-in-days', '7'])
+  t.match(expiring, { id: /^tok_/, name: 'ci-expiring', expiresAt: /^\d{4}-/ })
+  const listed = await cliJson(['token', 'list'])
+  t.same(listed.tokens.map((token: any) => token.name).sort(), ['admin', 'ci-expiring', 'ci-viewer'])
+  t.notOk(JSON.stringify(listed).includes(viewer.token), 'the list holds no secret')
+  t.match((await cli(['token', 'list'])).stdout, /^ID +NAME +ROLE +CREATED +EXPIRES +LAST USED +REVOKED\n/)
+  t.equal((await cli(['token', 'create', 'ci-viewer', '--role', 'viewer'])).code, EXIT_CODES.conflict, 'a taken name exits 4')
+  t.same(await cliJson(['token', 'revoke', viewer.id]), { revoked: viewer.id })
+  t.equal((await cli(['whoami'], { token: viewer.token })).code, EXIT_CODES.auth, 'a revoked token exits 6')
+  t.equal((await cli(['token', 'revoke', 'tok_nope'])).code, EXIT_CODES.notFound)
+  const adminId = listed.tokens.find((token: any) => token.name === 'admin').id
+  const bootstrap = await cli(['token', 'revoke', adminId])
+  t.equal(bootstrap.code, EXIT_CODES.conflict)
+  t.match(bootstrap.stderr, /^error: bootstrap_token: /)
+
   // an upload the API refuses before reading the body: its answer is reported, not a broken connection
   const bigFile = path.join(files, 'big.onnx')
   await writeFile(bigFile, Buffer.alloc(16 * 1024 * 1024, 1))
-  const uploadDenied = await cli(['upload', 'cli-model', 'weights', bigFile], { token: viewer.token })
+  const uploadDenied = await cli(['upload', 'cli-model', 'weights', bigFile], { token: expiring.token })
   t.equal(uploadDenied.code, EXIT_CODES.auth, uploadDenied.stderr)
   t.match(uploadDenied.stderr, /^error: forbidden: /)
   t.equal((await cliJson(['versions', 'cli-model', 'weights'])).versions.length, 2, 'no version was added')

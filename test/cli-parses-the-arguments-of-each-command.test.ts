@@ -56,7 +56,11 @@ t.test('each command turns its positionals and flags into typed arguments', asyn
     { model: 'resnet50', image: { file: 'cat.jpg' }, release: 1, alias: undefined, topK: 3 })
   t.same(run(['predict', 'resnet50', '--s3', 'in/cats/a@b.jpg@v1', '--alias', 'staging']).args,
     { model: 'resnet50', image: { bucket: 'in', key: 'cats/a@b.jpg', versionId: 'v1' }, release: undefined, alias: 'staging', topK: undefined })
-  t.same(run(['token', 'create', 'ci', '--role', 'promoter']).args, { name: 'ci', role: 'promoter' })
+  t.same(run(['token', 'create', 'ci', '--role', 'promoter']).args, { action: 'create', name: 'ci', role: 'promoter' })
+  t.same(run(['token', 'create', 'ci', '--role', 'viewer', '--expires-in-days', '30']).args, { action: 'create', name: 'ci', role: 'viewer', expiresInDays: 30 })
+  t.same(run(['token', 'list']).args, { action: 'list' })
+  t.same(run(['token', 'revoke', 'tok_abc']).args, { action: 'revoke', id: 'tok_abc' })
+  t.same(run(['whoami']).args, {})
 })
 
 t.test('model create, update, list and get turn their flags into the API\'s fields', async (t) => {

@@ -46,7 +46,7 @@ async function fakeLambda (statuses: Array<'InProgress' | 'Successful' | 'Failed
         polls.push(performance.now())
         const status = statuses[polls.length - 1] ?? 'unreachable'
         if (status === 'unreachable') return await next(args)
-        return answer({ Configuration: { LastUpdateStatus: status, LastUpdateStatusReason: status === 'Failed' ? 'EniLimitExceeded: no ENI left' : undefined } })
+        return answer({ Configuration: { LastUpdateStatus: status, LastUpdateStatusReason: status === 'Failed' ? 'no ENI left in arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1' : undefined, LastUpdateStatusReasonCode: status === 'Failed' ? 'EniLimitExceeded' : undefined } })
       }
       case 'PublishVersionCommand':
         return answer({ Version: '7', Environment: { Variables: variables } })
@@ -81,7 +81,7 @@ t.test('a failed update names Lambda\'s reason, and one that never ends names it
   await t.rejects(new LambdaDeployer({ lambda: failed.lambda }).publish(target, build), {
     name: 'DeployStepError',
     step: 'wait-function-updated',
-    message: 'wait-function-updated failed: the configuration update failed: EniLimitExceeded: no ENI left',
+    message: 'wait-function-updated failed: the configuration update failed: EniLimitExceeded',
   })
   const stuck = await fakeLambda(Array.from({ length: 100 }, () => 'InProgress' as const))
   await t.rejects(new LambdaDeployer({ lambda: stuck.lambda, updateTimeoutSeconds: 1 }).publish(target, build), {

@@ -8,7 +8,7 @@ for (const kind of DATABASE_KINDS) {
     t.equal(database.dialect, kind)
     await pingDatabase(database.db)
 
-    t.same(await migrateToLatest(database.db), ['0001-registry', '0002-artifact-digests', '0003-model-version-and-function-alias-owners', '0004-alias-lock-owners-and-intended-moves', '0005-model-prewarm', '0007-evaluations-and-promotion-policy', '0008-rollouts'])
+    t.same(await migrateToLatest(database.db), ['0001-registry', '0002-artifact-digests', '0003-model-version-and-function-alias-owners', '0004-alias-lock-owners-and-intended-moves', '0005-model-prewarm', '0006-token-lifecycle', '0007-evaluations-and-promotion-policy', '0008-rollouts'])
     t.same(await migrateToLatest(database.db), [])
 
     const tables = (await database.db.introspection.getTables()).map((table) => table.name).sort()

@@ -16,6 +16,7 @@ import s3Plugin from './plugins/app/s3.js'
 import authPlugin from './plugins/app/auth.js'
 import registryPlugin from './plugins/app/registry.js'
 import metricsPlugin from './plugins/app/metrics.js'
+import securityHeadersPlugin, { setSecurityHeaders } from './plugins/app/security-headers.js'
 import swaggerPlugin from './plugins/external/swagger.js'
 import healthRoutes from './routes/health/index.js'
 import metricsRoutes from './routes/metrics/index.js'
@@ -47,6 +48,7 @@ export default async function modelpinApi (fastify: FastifyInstance, options: Ap
   await fastify.register(configPlugin, { config: options.config })
   // first of the request hooks: a stopping API refuses a new request before any other hook runs
   await fastify.register(drainPlugin)
+  await fastify.register(securityHeadersPlugin)
   await fastify.register(metricsPlugin)
   await fastify.register(swaggerPlugin)
   await fastify.register(databasePlugin)
@@ -92,6 +94,10 @@ export async function buildApp (config: ApiConfig, options: BuildOptions = {}): 
     // A client may stop sending an upload once it has its answer (a refused token or model): such a connection waits
     // for a body that never comes. Closing the app ends every connection instead of waiting for them to go idle.
     forceCloseConnections: true,
+    // The router's own refusals (found by fuzzing) came in Fastify's shape, without the API's headers: a name in the
+    // path over 100 characters was a 414 `{"error": "Bad Request", "code": "FST_ERR_MAX_PARAM_LENGTH"}`, a bad
+    // percent-encoding a 400 of the same kind. They get the API's error shape and headers.
+    frameworkErrors: routerRefusal,
   }
   const app = Fastify(serverOptions)
   try {
@@ -102,6 +108,16 @@ export async function buildApp (config: ApiConfig, options: BuildOptions = {}): 
     throw error
   }
   return app
+}
+
+function routerRefusal (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const code: ErrorCode = error.code === 'FST_ERR_MAX_PARAM_LENGTH' || error.code === 'FST_ERR_BAD_URL' ? 'invalid_input' : 'internal'
+  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? 'a name in the path is longer than any name this API accepts'
+    : code === 'invalid_input' ? 'the URL is not valid: a part of its path is not valid percent-encoding' : 'internal error; the server log has the details'
+  if (code === 'internal') reply.log.error({ err: error }, 'the router failed')
+  setSecurityHeaders(reply)
+  return reply.code(STATUS_BY_CODE[code]).send({ error: { code, message } })
 }
 
 /**
@@ -119,6 +135,7 @@ function errorHandler (error: FastifyError, request: FastifyRequest, reply: Fast
   }
   reply.errorCode = code
   if (error instanceof OutcomeUnknownError) reply.header('retry-after', String(error.retryAfterSeconds))
+  if (error instanceof ApiError && error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
   return reply.code(status).send({ error: { code, message } })
 }
 

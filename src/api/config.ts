@@ -33,7 +33,21 @@ export interface ApiConfig {
   /** the period rollouts read Lambda's metrics at, and how long after a step's window they wait for them */
   metricsPeriodSeconds: number
   metricsDelaySeconds: number
+  /** the largest upload body accepted (413 payload_too_large above it) */
+  maxUploadBytes: number
+  /** an upload body that sends nothing for this long is refused (408 body_timeout) */
+  bodyTimeoutMs: number
+  /** failed authentications from one address within 60 s before it gets 429 rate_limited */
+  authFailuresPerMinute: number
+  /** false: a pending migration stops the start (run `npm run db:migrate`) */
+  autoMigrate: boolean
+  /** PostgreSQL: connection and statement timeouts */
+  pgConnectTimeoutMs: number
+  pgStatementTimeoutMs: number
 }
+
+/** 4 GiB: a full-size ResNet-50 is about 100 MB, the largest ONNX models a Lambda can load are a few GB. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 ** 3
 
 export interface ApiVariable {
   name: string
@@ -51,7 +65,13 @@ export const API_ENVIRONMENT: readonly ApiVariable[] = [
   { name: 'MODELPIN_DATA_DIR', default: '.modelpin', description: 'directory for the SQLite database and the admin token file' },
   { name: 'DATABASE_URL', default: 'sqlite:<MODELPIN_DATA_DIR>/registry.db', description: 'registry database: `sqlite:<path>`, or `postgres://...` for PostgreSQL (several API replicas)' },
   { name: 'MODELPIN_ADMIN_TOKEN', default: '(unset)', description: 'admin token to bootstrap; unset: reuse `<MODELPIN_DATA_DIR>/admin-token`, or generate one and write it there' },
-  { name: 'MODELPIN_UPLOAD_TMP_DIR', default: '(the OS temporary directory)', description: 'where uploads are spooled and hashed before they go to S3' },
+  { name: 'MODELPIN_UPLOAD_TMP_DIR', default: '(the OS temporary directory)', description: 'where uploads are spooled and hashed before they go to S3: each process uses `modelpin-<host>-<pid>/` under it, and at start-up removes the folders of processes of its host that no longer run' },
+  { name: 'MODELPIN_MAX_UPLOAD_BYTES', default: String(DEFAULT_MAX_UPLOAD_BYTES), description: 'largest upload body (4 GiB by default): a larger one, by Content-Length or once the stream passes it, gets 413 `payload_too_large`, stores nothing and leaves no spool file' },
+  { name: 'MODELPIN_BODY_TIMEOUT_MS', default: '30000', description: 'milliseconds an upload body may send nothing before it gets 408 `body_timeout` (or its connection closed), storing nothing' },
+  { name: 'MODELPIN_AUTH_FAILURES_PER_MINUTE', default: '20', description: 'failed authentications one client address may make within 60 s (per process); more get 429 `rate_limited` with `Retry-After`, while requests with a valid token are still served' },
+  { name: 'MODELPIN_AUTO_MIGRATE', default: 'true', description: '`false`: the API does not migrate the database at start-up, and a pending migration stops the start with a message naming `npm run db:migrate`' },
+  { name: 'MODELPIN_PG_CONNECT_TIMEOUT_MS', default: '5000', description: 'PostgreSQL: milliseconds to open a connection before the request fails' },
+  { name: 'MODELPIN_PG_STATEMENT_TIMEOUT_MS', default: '30000', description: 'PostgreSQL: the server cancels a statement that runs longer (milliseconds)' },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino log level (trace, debug, info, warn, error, fatal, silent)' },
   { name: 'AWS_ENDPOINT_URL_S3', default: '(AWS S3)', description: 'S3 endpoint, e.g. `http://127.0.0.1:7480` for the local radosgw (falls back to `AWS_ENDPOINT_URL`)' },
   { name: 'S3_FORCE_PATH_STYLE', default: 'true with a custom endpoint, else false', description: 'path-style bucket addressing (`true` or `false`)' },
@@ -112,6 +132,12 @@ export function loadApiConfig (env: NodeJS.ProcessEnv = process.env): ApiConfig 
     cloudwatchEndpoint,
     metricsPeriodSeconds: positiveInteger('MODELPIN_METRICS_PERIOD_SECONDS', nonEmpty(env.MODELPIN_METRICS_PERIOD_SECONDS) ?? '60'),
     metricsDelaySeconds: seconds('MODELPIN_METRICS_DELAY_SECONDS', nonEmpty(env.MODELPIN_METRICS_DELAY_SECONDS) ?? '180'),
+    maxUploadBytes: wholeNumber('MODELPIN_MAX_UPLOAD_BYTES', nonEmpty(env.MODELPIN_MAX_UPLOAD_BYTES) ?? String(DEFAULT_MAX_UPLOAD_BYTES), 1, Number.MAX_SAFE_INTEGER, 'bytes'),
+    bodyTimeoutMs: wholeNumber('MODELPIN_BODY_TIMEOUT_MS', nonEmpty(env.MODELPIN_BODY_TIMEOUT_MS) ?? '30000', 1, 3_600_000, 'milliseconds'),
+    authFailuresPerMinute: wholeNumber('MODELPIN_AUTH_FAILURES_PER_MINUTE', nonEmpty(env.MODELPIN_AUTH_FAILURES_PER_MINUTE) ?? '20', 1, 1_000_000, 'failures'),
+    autoMigrate: booleanValue('MODELPIN_AUTO_MIGRATE', nonEmpty(env.MODELPIN_AUTO_MIGRATE) ?? 'true'),
+    pgConnectTimeoutMs: wholeNumber('MODELPIN_PG_CONNECT_TIMEOUT_MS', nonEmpty(env.MODELPIN_PG_CONNECT_TIMEOUT_MS) ?? '5000', 1, 3_600_000, 'milliseconds'),
+    pgStatementTimeoutMs: wholeNumber('MODELPIN_PG_STATEMENT_TIMEOUT_MS', nonEmpty(env.MODELPIN_PG_STATEMENT_TIMEOUT_MS) ?? '30000', 1, 3_600_000, 'milliseconds'),
   }
 }
 
@@ -137,6 +163,18 @@ function milliseconds (name: string, value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n > 3_600_000) throw new Error(`${name} must be a whole number of milliseconds from 0 to 3600000, got "${value}"`)
   return n
+}
+
+function wholeNumber (name: string, value: string, min: number, max: number, unit: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new Error(`${name} must be a whole number of ${unit} from ${min} to ${max}, got "${value}"`)
+  return n
+}
+
+function booleanValue (name: string, value: string): boolean {
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new Error(`${name} must be true or false, got "${value}"`)
 }
 
 function port (name: string, value: string): number {

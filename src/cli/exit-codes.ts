@@ -12,9 +12,9 @@ export const EXIT_CODES = {
   notFound: 3,
   /** 409 or 412: another change of the alias was in flight, the Lambda alias is another model's, or the --if-match revision or version is stale */
   conflict: 4,
-  /** 400 or 422: the API rejected the request (bad body, unknown version or release, gate rejected) */
+  /** 400, 413 or 422: the API rejected the request (bad body, upload too large, unknown version or release, gate rejected) */
   rejected: 5,
-  /** 401 or 403: no token, an unknown token, or a role too low */
+  /** 401, 403 or 429: no token, an unknown, revoked or expired token, a role too low, or too many failed authentications */
   auth: 6,
   /** the API is unreachable, or it answered 502/503/504 (Lambda failed, not ready) */
   unavailable: 7,
@@ -27,8 +27,8 @@ export function exitCodeForStatus (status: number): ExitCode {
   switch (status) {
     case 404: return EXIT_CODES.notFound
     case 409: case 412: return EXIT_CODES.conflict
-    case 400: case 422: return EXIT_CODES.rejected
-    case 401: case 403: return EXIT_CODES.auth
+    case 400: case 413: case 422: return EXIT_CODES.rejected
+    case 401: case 403: case 429: return EXIT_CODES.auth
     case 502: case 503: case 504: return EXIT_CODES.unavailable
     default: return EXIT_CODES.error
   }

@@ -84,3 +84,6 @@ export const DEFAULT_MIN_INVOCATIONS = 20
  * rollout ends `inconclusive` (DESIGN.md "Rollouts").
  */
 export const MAX_STEP_LENGTHS = 3
+/** A token's lifetime in days when one is asked for (`expiresInDays`): from a day to about ten years. */
+export const MIN_TOKEN_EXPIRES_IN_DAYS = 1
+export const MAX_TOKEN_EXPIRES_IN_DAYS = 3650

@@ -12,6 +12,7 @@ import {
   type PublishOptions, type ReleaseBuild,
 } from '../registry/deployer.js'
 import { DEFAULT_WRITE_RETRY, retryRefusedWrite, type WriteRetryPolicy } from './lambda-write-retry.js'
+import { awsErrorCode } from '../aws/aws-error-code.js'
 
 /**
  * How many times a publish starts over from reading the function when another writer changed it between its steps
@@ -31,6 +32,8 @@ export interface LambdaDeployerOptions {
 
 /** Another writer changed the function between two steps of a publish: the publish starts over from reading it. */
 class ConcurrentChangeError extends DeployStepError {}
+/** A failure described in modelpin's words (no AWS text in it): its message may be shown as it is. */
+class OwnWordsError extends Error {}
 
 /**
  * The Deployer over the AWS Lambda API. Each release becomes its own published version whose environment carries
@@ -231,10 +234,12 @@ export class LambdaDeployer implements Deployer {
       // the waiter's own errors carry every response it saw as JSON (the function's whole environment included), so
       // neither they nor their message become a cause: say what happened in our words
       if (last?.LastUpdateStatus === 'Failed') {
-        throw new Error(`the configuration update failed: ${last.LastUpdateStatusReason ?? 'no reason given'}`)
+        // the reason's code only: its text is AWS's own and may name resources (it goes to the log)
+        this.#logger?.warn({ function: functionName, reason: last.LastUpdateStatusReason }, 'the configuration update failed')
+        throw new OwnWordsError(`the configuration update failed: ${last.LastUpdateStatusReasonCode ?? 'no reason code given'}`)
       }
       if ((error as Error | undefined)?.name === 'TimeoutError') {
-        throw new Error(`the configuration update was still ${last?.LastUpdateStatus ?? 'unreported'} after ${this.#updateTimeoutSeconds} s`)
+        throw new OwnWordsError(`the configuration update was still ${last?.LastUpdateStatus ?? 'unreported'} after ${this.#updateTimeoutSeconds} s`)
       }
       throw error
     }
@@ -278,7 +283,7 @@ export class LambdaDeployer implements Deployer {
       return config.Environment?.Variables ?? {}
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined
-      throw new DeployStepError('get-function-configuration', `cannot read version ${version} of ${functionName}: ${messageOf(error)}`, { cause: error })
+      throw new DeployStepError('get-function-configuration', `cannot read version ${version} of ${functionName}: ${awsErrorCode(error)}`, { cause: error })
     }
   }
 }
@@ -305,7 +310,7 @@ async function fencedStep<T> (name: string, run: () => Promise<T>): Promise<T> {
     return await run()
   } catch (error) {
     if (error instanceof PreconditionFailedException) {
-      throw new ConcurrentChangeError(name, `${name} failed: ${messageOf(error)}`, { cause: error })
+      throw new ConcurrentChangeError(name, `${name} failed: ${awsErrorCode(error)}`, { cause: error })
     }
     return await step(name, () => Promise.reject(error))
   }
@@ -316,7 +321,9 @@ async function step<T> (name: string, run: () => Promise<T>): Promise<T> {
     return await run()
   } catch (error) {
     if (error instanceof DeployStepError) throw error
-    throw new DeployStepError(name, `${name} failed: ${messageOf(error)}`, { cause: error, effectUnknown: effectUnknown(error) })
+    // the message names the step and AWS's error code only; AWS's own message (ARNs, the account ID) stays in `cause`, for the log
+    const said = error instanceof OwnWordsError ? error.message : awsErrorCode(error)
+    throw new DeployStepError(name, `${name} failed: ${said}`, { cause: error, effectUnknown: effectUnknown(error) })
   }
 }
 
@@ -333,11 +340,6 @@ export function effectUnknown (error: unknown): boolean {
   return e.$fault === 'server' || e.name === 'TimeoutError' || e.name === 'AbortError' ||
     ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET'].includes(String(e.code)) ||
     /socket hang up|ECONNRESET|timed? ?out/i.test(String((error as Error).message))
-}
-
-function messageOf (error: unknown): string {
-  if (error instanceof Error) return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`
-  return String(error)
 }
 
 /** A Lambda client for `endpoint` (the local runtime) or AWS when undefined; credentials from the SDK's chain. */

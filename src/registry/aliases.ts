@@ -1,12 +1,14 @@
 import type { AliasRow } from './alias-locks.js'
 import type { RegistryContext } from './context.js'
-import { AliasNotFoundError, messageOf } from './errors.js'
+import { AliasNotFoundError } from './errors.js'
+import { DeployStepError } from './deployer.js'
 import { deployTarget, readLive } from './lambda-sync.js'
 import type { Alias, AliasView, Model } from './model.js'
 import { getModel } from './models.js'
 import { sameServing } from './move-plan.js'
 import { toAlias, toClaimedAlias } from './rows.js'
 import { checkName } from './validation.js'
+import { awsErrorCode, redactAwsIdentifiers } from '../aws/aws-error-code.js'
 
 /** The aliases of `model` that serve a release, by name. */
 export async function listAliases (ctx: RegistryContext, model: string): Promise<Alias[]> {
@@ -43,7 +45,9 @@ async function viewOf (ctx: RegistryContext, found: Model, row: AliasRow): Promi
     view.live = live.view
     view.drift = !sameServing(toClaimedAlias(row), live.alias)
   } catch (error) {
-    view.liveError = messageOf(error)
+    // AWS's own message (ARNs, the account ID) goes to the log; the answer says which step failed and AWS's code
+    ctx.logger.warn({ err: error, model: found.name, alias: row.name }, 'reading what Lambda serves failed')
+    view.liveError = redactAwsIdentifiers(error instanceof DeployStepError ? error.message : `reading Lambda failed: ${awsErrorCode(error)}`)
   }
   return view
 }

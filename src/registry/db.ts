@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import {
-  Kysely, Migrator, PostgresDialect, SqliteDialect, sql,
-  type ColumnType, type Generated, type Migration, type MigrationProvider,
+  Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql,
+  type ColumnType, type DialectAdapter, type Generated, type Migration, type MigrationProvider,
 } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
@@ -12,6 +13,7 @@ import * as artifactDigests0002 from '../../migrations/0002-artifact-digests.js'
 import * as modelVersionAndFunctionAliasOwners0003 from '../../migrations/0003-model-version-and-function-alias-owners.js'
 import * as aliasLockOwners0004 from '../../migrations/0004-alias-lock-owners-and-intended-moves.js'
 import * as modelPrewarm0005 from '../../migrations/0005-model-prewarm.js'
+import * as tokenLifecycle0006 from '../../migrations/0006-token-lifecycle.js'
 import * as evaluations0007 from '../../migrations/0007-evaluations-and-promotion-policy.js'
 import * as rollouts0008 from '../../migrations/0008-rollouts.js'
 
@@ -134,9 +136,17 @@ export interface AliasHistoryTable {
 
 export interface ApiTokensTable {
   token_sha256: string
+  /** public handle (`tok_...`), never the secret (migrations/0006) */
+  id: string | null
   name: string
   role: string
   created_at: string
+  expires_at: string | null
+  /** written at most once a minute per token */
+  last_used_at: string | null
+  revoked_at: string | null
+  /** 1 for an admin token a process was started with (MODELPIN_ADMIN_TOKEN or the token file) */
+  bootstrap: ColumnType<number, number | undefined, number>
 }
 
 export interface DeploymentsTable {
@@ -218,8 +228,23 @@ export interface RegistrySchema {
 export interface RegistryDatabase {
   db: Kysely<RegistrySchema>
   dialect: 'sqlite' | 'postgres'
+  /** the SQLite file (absolute), null for PostgreSQL or an in-memory SQLite database */
+  file: string | null
   close (): Promise<void>
 }
+
+export interface OpenDatabaseOptions {
+  logger?: Logger | undefined
+  /** PostgreSQL: how long opening a connection may take (default DEFAULT_PG_CONNECT_TIMEOUT_MS) */
+  pgConnectTimeoutMs?: number | undefined
+  /** PostgreSQL: the server cancels a statement running longer (default DEFAULT_PG_STATEMENT_TIMEOUT_MS) */
+  pgStatementTimeoutMs?: number | undefined
+}
+
+/** A PostgreSQL server that does not answer must fail a request, not hang it (MODELPIN_PG_CONNECT_TIMEOUT_MS). */
+export const DEFAULT_PG_CONNECT_TIMEOUT_MS = 5000
+/** The registry's statements take milliseconds; one stuck behind a lock for 30 s is better failed (MODELPIN_PG_STATEMENT_TIMEOUT_MS). */
+export const DEFAULT_PG_STATEMENT_TIMEOUT_MS = 30_000
 
 /** The default registry database: a SQLite file under `.modelpin/` (relative to the working directory). */
 export const DEFAULT_DATABASE_URL = 'sqlite:.modelpin/registry.db'
@@ -234,10 +259,13 @@ const PG_INT8_OID = 20
  * Opens the registry database named by `url`: `postgres://` or `postgresql://` is a PostgreSQL pool, `sqlite:<path>`
  * or a plain path a SQLite file (its folder is created). Does not migrate: call `migrateToLatest`.
  */
-export async function openDatabase (url: string, options: { logger?: Logger } = {}): Promise<RegistryDatabase> {
+export async function openDatabase (url: string, options: OpenDatabaseOptions = {}): Promise<RegistryDatabase> {
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({
       connectionString: url,
+      connectionTimeoutMillis: options.pgConnectTimeoutMs ?? DEFAULT_PG_CONNECT_TIMEOUT_MS,
+      // 0 would turn the server's timeout off; the configuration never passes it
+      statement_timeout: options.pgStatementTimeoutMs ?? DEFAULT_PG_STATEMENT_TIMEOUT_MS,
       // Sizes are bigint; they stay far below 2^53, so numbers are exact and keep both dialects' rows alike.
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') => oid === PG_INT8_OID
@@ -248,7 +276,7 @@ export async function openDatabase (url: string, options: { logger?: Logger } = 
     // An idle client losing its server must not crash the process; the next query reports the failure.
     pool.on('error', (error) => { options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed') })
     const db = new Kysely<RegistrySchema>({ dialect: new PostgresDialect({ pool }) })
-    return { db, dialect: 'postgres', close: () => db.destroy() }
+    return { db, dialect: 'postgres', file: null, close: () => db.destroy() }
   }
   const path = sqlitePath(url)
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -256,8 +284,21 @@ export async function openDatabase (url: string, options: { logger?: Logger } = 
   database.pragma('journal_mode = WAL')
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)
   database.pragma('foreign_keys = ON')
-  const db = new Kysely<RegistrySchema>({ dialect: new SqliteDialect({ database }) })
-  return { db, dialect: 'sqlite', close: () => db.destroy() }
+  const db = new Kysely<RegistrySchema>({ dialect: new TransactionalSqliteDialect({ database }) })
+  return { db, dialect: 'sqlite', file: path === ':memory:' ? null : resolve(path), close: () => db.destroy() }
+}
+
+/**
+ * SQLite runs DDL inside transactions, but Kysely's SQLite adapter says it does not, so its Migrator would run each
+ * migration bare and a failure half way would leave half a schema. With this adapter the Migrator runs the pending
+ * migrations (and their kysely_migration rows) in one transaction: all of them apply, or none.
+ */
+class TransactionalSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl (): boolean { return true }
+}
+
+class TransactionalSqliteDialect extends SqliteDialect {
+  override createAdapter (): DialectAdapter { return new TransactionalSqliteAdapter() }
 }
 
 function sqlitePath (url: string): string {
@@ -280,6 +321,7 @@ export const REGISTRY_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003-model-version-and-function-alias-owners': modelVersionAndFunctionAliasOwners0003,
   '0004-alias-lock-owners-and-intended-moves': aliasLockOwners0004,
   '0005-model-prewarm': modelPrewarm0005,
+  '0006-token-lifecycle': tokenLifecycle0006,
   '0007-evaluations-and-promotion-policy': evaluations0007,
   '0008-rollouts': rollouts0008,
 }
@@ -299,6 +341,37 @@ export async function migrateToLatest (db: Kysely<RegistrySchema>, provider: Mig
       : `database migration ${failed.migrationName} failed: ${reason}`, { cause: error })
   }
   return results.filter((result) => result.status === 'Success').map((result) => result.migrationName)
+}
+
+/** The names of the migrations `provider` has that the database has not applied yet, in order. */
+export async function pendingMigrations (db: Kysely<RegistrySchema>, provider: MigrationProvider = registryMigrations): Promise<string[]> {
+  const migrations = await new Migrator({ db, provider }).getMigrations()
+  return migrations.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name)
+}
+
+/**
+ * Migrates `database` to the latest schema the safe way: for a SQLite file that already holds tables, first a copy
+ * `<file>.pre-<first pending migration>.bak` (VACUUM INTO: a consistent copy even while other processes use the
+ * file), then every pending migration in one transaction. Returns the names applied and the copy made, if any.
+ */
+export async function migrateDatabase (
+  database: RegistryDatabase, provider: MigrationProvider = registryMigrations
+): Promise<{ applied: string[], backup: string | null }> {
+  const pending = await pendingMigrations(database.db, provider)
+  let backup: string | null = null
+  if (pending.length > 0 && database.file !== null && await holdsTables(database.db)) {
+    backup = `${database.file}.pre-${pending[0]!}.bak`
+    // a copy left by an earlier attempt at the same migration is of the same schema, possibly older data
+    await rm(backup, { force: true })
+    await sql`vacuum into ${backup}`.execute(database.db)
+  }
+  return { applied: await migrateToLatest(database.db, provider), backup }
+}
+
+async function holdsTables (db: Kysely<RegistrySchema>): Promise<boolean> {
+  const { rows } = await sql<{ n: number }>`select count(*) as n from sqlite_master
+    where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%'`.execute(db)
+  return Number(rows[0]?.n ?? 0) > 0
 }
 
 /** A trivial query proving the database answers (for readiness checks). */

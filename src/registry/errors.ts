@@ -1,3 +1,5 @@
+import { redactAwsIdentifiers } from '../aws/aws-error-code.js'
+
 /**
  * Domain errors. Each carries a stable `code` (documented in the README); the API maps each code to exactly one
  * HTTP status in src/api (see `STATUS_BY_CODE` there). Messages are written for the person who sent the request.
@@ -40,7 +42,8 @@ export class RevisionMismatchError extends RegistryError { readonly code = 'revi
 export class DeployFailedError extends RegistryError {
   readonly code = 'deploy_failed'
   constructor (readonly step: string, message: string, options?: ErrorOptions) {
-    super(message, options)
+    // the answer names the step and AWS's error code; an ARN or account ID that slipped into the text is cut out
+    super(redactAwsIdentifiers(message), options)
   }
 }
 /**
@@ -50,11 +53,17 @@ export class DeployFailedError extends RegistryError {
 export class OutcomeUnknownError extends RegistryError {
   readonly code = 'outcome_unknown'
   constructor (readonly retryAfterSeconds: number, message: string, options?: ErrorOptions) {
-    super(message, options)
+    super(redactAwsIdentifiers(message), options)
   }
 }
 /** The model's bucket does not exist in S3 (422). */
 export class BucketNotFoundError extends RegistryError { readonly code = 'bucket_not_found' }
+/** An active token (neither revoked nor expired) already has that name (409). */
+export class TokenNameTakenError extends RegistryError { readonly code = 'token_name_taken' }
+/** No token has that id (404). */
+export class TokenNotFoundError extends RegistryError { readonly code = 'token_not_found' }
+/** The token is the current bootstrap token: it is rotated by restarting with a new one, not revoked (409). */
+export class BootstrapTokenError extends RegistryError { readonly code = 'bootstrap_token' }
 /** A canary step (promote, abort) on an alias that runs no canary (400: nothing to promote or abort). */
 export class NoCanaryError extends RegistryError { readonly code = 'no_canary' }
 /** A rollout of the alias runs: only a rollback (which cancels it) or the rollout itself may move it (409). */

@@ -1,4 +1,4 @@
-import { DEFAULT_DATABASE_URL, migrateToLatest, openDatabase } from './db.js'
+import { DEFAULT_DATABASE_URL, migrateDatabase, openDatabase } from './db.js'
 
 /** `npm run db:migrate`: applies the pending migrations to the database named by DATABASE_URL. */
 async function main (): Promise<void> {
@@ -7,8 +7,9 @@ async function main (): Promise<void> {
     : process.env.DATABASE_URL
   const database = await openDatabase(url)
   try {
-    const applied = await migrateToLatest(database.db)
+    const { applied, backup } = await migrateDatabase(database)
     const where = `${database.dialect} database ${redact(url)}`
+    if (backup !== null) console.log(`copied the database to ${backup} first`)
     console.log(applied.length === 0
       ? `${where} is up to date`
       : `applied ${applied.length} migration(s) to ${where}: ${applied.join(', ')}`)

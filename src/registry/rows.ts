@@ -4,6 +4,7 @@ import type { AliasHistoryTable, ModelsTable, ReleasesTable } from './db.js'
 import type { Alias, HistoryAction, HistoryEntry, HistoryOutcome, Model, PromotionPolicy, Release, S3Location } from './model.js'
 import type { ClaimedAlias } from './move-plan.js'
 import type { ModelSettings } from './validation.js'
+import { redactAwsIdentifiers } from '../aws/aws-error-code.js'
 
 /** Rows of the registry's tables to domain objects and back: snake_case columns here, camelCase everywhere else. */
 
@@ -110,6 +111,7 @@ export function historyRow (alias: { model: string, alias: string }, entry: Hist
     to_release: entry.toRelease,
     reason: entry.reason,
     outcome,
-    detail: entry.detail,
+    // a detail may quote a function's error or a Lambda answer: never an ARN or an account ID (errors leak nothing)
+    detail: entry.detail === null ? null : redactAwsIdentifiers(entry.detail),
   }
 }

@@ -55,8 +55,9 @@ export function checkVersionId (field: string, versionId: unknown): asserts vers
 /** Free text (`notes`, `reason`): null when absent or empty. */
 export function optionalText (field: string, value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null
-  if (typeof value !== 'string' || value.length > MAX_TEXT_LENGTH) {
-    throw new InvalidInputError(`${field} must be text of at most ${MAX_TEXT_LENGTH} characters`)
+  // no NUL: PostgreSQL cannot store it in text (found by fuzzing)
+  if (typeof value !== 'string' || value.length > MAX_TEXT_LENGTH || value.includes('\u0000')) {
+    throw new InvalidInputError(`${field} must be text of at most ${MAX_TEXT_LENGTH} characters, without NUL`)
   }
   return value
 }

@@ -84,6 +84,12 @@ export async function build (t: TestContext, options: TestAppOptions = {}): Prom
     cloudwatchEndpoint: undefined,
     metricsPeriodSeconds: 60,
     metricsDelaySeconds: 180,
+    maxUploadBytes: 4 * 1024 ** 3,
+    bodyTimeoutMs: 30_000,
+    authFailuresPerMinute: 20,
+    autoMigrate: true,
+    pgConnectTimeoutMs: 5000,
+    pgStatementTimeoutMs: 30_000,
     ...overrides,
   }
   const app = await buildApp(config, { s3Credentials: S3_CREDENTIALS, ...buildOptions })

@@ -14,13 +14,16 @@ export type ErrorBody = Static<typeof ErrorSchema>
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'malformed body, query, header or name',
-  401: 'no token, or an unknown token',
+  401: 'no token, or an unknown, revoked or expired token',
   403: 'the token\'s role is too low',
   404: 'the model, release or alias in the path does not exist',
   409: 'a conflicting change (the name exists, or another move of the alias is in flight)',
+  408: 'the upload body stopped arriving',
   412: 'the If-Match revision is stale',
+  413: 'the upload is larger than the limit',
   415: 'unsupported Content-Type',
   422: 'a release or S3 version named in the body does not exist, or a gate rejected the change',
+  429: 'too many failed authentications from this address',
   500: 'unexpected failure (details only in the server log)',
   502: 'Lambda failed; nothing moved',
 }

@@ -6,7 +6,7 @@ import { modelCommand, modelsCommand } from './models.js'
 import { predictCommand } from './predict.js'
 import { releaseCommand, releasesCommand } from './releases.js'
 import { rolloutCommand } from './rollouts.js'
-import { tokenCommand } from './tokens.js'
+import { tokenCommand, whoamiCommand } from './tokens.js'
 
 /** Every command, in the order `modelpin --help` lists them. */
 
@@ -17,5 +17,5 @@ export const COMMANDS: ReadonlyArray<Command<any>> = [
   promoteCommand, rollbackCommand, historyCommand, aliasCommand, canaryCommand, rolloutCommand,
   predictCommand,
   evaluateCommand, evaluationsCommand, evaluationCommand,
-  tokenCommand,
+  tokenCommand, whoamiCommand,
 ]

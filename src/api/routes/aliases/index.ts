@@ -2,8 +2,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import {
-  DEFAULT_HISTORY_LIMIT, MAX_CANARY_WEIGHT_EXCLUSIVE, MAX_HISTORY_LIMIT, MAX_TEXT_LENGTH, MIN_CANARY_WEIGHT_EXCLUSIVE,
+  DEFAULT_HISTORY_LIMIT, MAX_CANARY_WEIGHT_EXCLUSIVE, MAX_HISTORY_LIMIT, MIN_CANARY_WEIGHT_EXCLUSIVE,
 } from '../../../contract/limits.js'
+import { FreeTextSchema } from '../../../contract/schemas.js'
 import type { Alias } from '../../../registry/model.js'
 import { ApiError } from '../../errors.js'
 import { ifMatchNumber, sendETag } from '../../if-match.js'
@@ -46,7 +47,7 @@ export const AliasViewSchema = Type.Object({
   liveError: Type.Optional(Type.String({ description: 'why Lambda could not be read (live is then null)' })),
 })
 
-const ReasonSchema = Type.Optional(Type.Union([Type.String({ maxLength: MAX_TEXT_LENGTH }), Type.Null()], { description: 'why; recorded in the history' }))
+const ReasonSchema = Type.Optional(Type.Union([FreeTextSchema, Type.Null()], { description: 'why; recorded in the history' }))
 
 export const ForceSchema = Type.Optional(Type.Boolean({ description: 'admins only (403 for anyone else): skip the model\'s promotion policy; recorded in the history' }))
 

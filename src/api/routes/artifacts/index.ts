@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '../../../contract/limits.js'
 import { Sha256Schema } from '../../../contract/schemas.js'
+import { boundedBody, checkDeclaredLength, dropTheRest } from '../../bounded-body.js'
 import { ApiError } from '../../errors.js'
 import { errorResponses } from '../../schemas/common.js'
 import { ArtifactParamsSchema, ArtifactVersionSchema } from '../../schemas/registry.js'
@@ -59,15 +60,27 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (scope) => {
       summary: 'Upload a new version of the weights or labels (any content type, streamed)',
       description: 'The body is the artifact\'s bytes. It is stored as exactly one new S3 version with its sha256 as user metadata.',
       params: ArtifactParamsSchema,
-      response: { 201: UploadedSchema, ...errorResponses(400, 401, 403, 404, 422) },
+      response: { 201: UploadedSchema, ...errorResponses(400, 401, 403, 404, 408, 413, 422) },
     },
   }, async (request, reply) => {
     const { model, kind } = request.params
-    // an unknown model is refused before the body is touched, so the app can drain it (see app.ts)
-    await scope.registry.getModel(model)
-    const body = request.body instanceof Readable ? await unlessEmpty(request.body) : undefined
-    if (body === undefined) throw new ApiError('empty_body', 'the upload has no body: send the artifact\'s bytes')
-    const uploaded = await scope.registry.uploadArtifact(model, kind, body, { contentType: request.headers['content-type'] })
+    const { maxUploadBytes, bodyTimeoutMs } = scope.config
+    let uploaded
+    try {
+      checkDeclaredLength(request.headers['content-length'], maxUploadBytes)
+      // an unknown model is refused before the body is touched, so the app can drain it (see app.ts)
+      await scope.registry.getModel(model)
+      const raw = request.body instanceof Readable ? boundedBody(request.body, { maxBytes: maxUploadBytes, idleMs: bodyTimeoutMs }) : undefined
+      const body = raw === undefined ? undefined : await unlessEmpty(raw)
+      if (body === undefined) throw new ApiError('empty_body', 'the upload has no body: send the artifact\'s bytes')
+      uploaded = await scope.registry.uploadArtifact(model, kind, body, { contentType: request.headers['content-type'] })
+    } catch (error) {
+      // the rest of a refused body is not worth reading: a silent one's connection ends with the answer, one still
+      // sending is read and dropped a little longer, so that it can read the answer (see dropTheRest)
+      if (error instanceof ApiError && error.code === 'body_timeout') reply.header('connection', 'close')
+      if (error instanceof ApiError && error.code === 'payload_too_large') dropTheRest(request.raw)
+      throw error
+    }
     request.log.info({ model, kind, versionId: uploaded.versionId, size: uploaded.size }, 'artifact uploaded')
     return reply.code(201).send(uploaded)
   })

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { MAX_TEXT_LENGTH } from '../../../contract/limits.js'
-import { VersionIdSchema } from '../../../contract/schemas.js'
+import { FreeTextSchema, VersionIdSchema } from '../../../contract/schemas.js'
 import { actorOf } from '../../plugins/app/auth.js'
 import { errorResponses } from '../../schemas/common.js'
 import { ModelParamsSchema, ReleaseParamsSchema, ReleaseSchema } from '../../schemas/registry.js'
@@ -9,7 +8,7 @@ import { ModelParamsSchema, ReleaseParamsSchema, ReleaseSchema } from '../../sch
 export const CreateReleaseBodySchema = Type.Object({
   weightsVersionId: VersionIdSchema,
   labelsVersionId: VersionIdSchema,
-  notes: Type.Optional(Type.Union([Type.String({ maxLength: MAX_TEXT_LENGTH }), Type.Null()])),
+  notes: Type.Optional(Type.Union([FreeTextSchema, Type.Null()])),
 }, { additionalProperties: false })
 export type CreateReleaseBody = Static<typeof CreateReleaseBodySchema>
 
