@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { redactAwsIdentifiers } from '../aws/aws-error-code.js'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
@@ -124,7 +125,7 @@ export class EvaluationRunner {
         await this.#invokeAll(row, signal, log)
       } catch (error) {
         if (!(error instanceof LambdaUnreachableError)) throw error
-        failure = error.message
+        failure = redactAwsIdentifiers(error.message)
       }
       const figures = storedFiguresOf(await recordedAnswers(ctx, id))
       const status = failure === null ? 'succeeded' : 'failed'
@@ -158,7 +159,7 @@ export class EvaluationRunner {
       }
       // anything else would fail the same way on every process that takes it over: end it rather than loop
       const ended = await ctx.db.updateTable('evaluations')
-        .set({ status: 'failed', failure: `the evaluation could not run: ${messageOf(error)}`, finished_at: timestamp(ctx), lease_token: null, lease_owner: null, lease_expires_at: null })
+        .set({ status: 'failed', failure: redactAwsIdentifiers(`the evaluation could not run: ${messageOf(error)}`), finished_at: timestamp(ctx), lease_token: null, lease_owner: null, lease_expires_at: null })
         .where('id', '=', id).where('lease_token', '=', token)
         .executeTakeFirst().catch(() => undefined)
       if (ended !== undefined && Number(ended.numUpdatedRows) === 1) ctx.observer?.evaluationFinished?.('failed')

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely'
+import { redactAwsIdentifiers } from '../aws/aws-error-code.js'
 import type { RegistryContext } from './context.js'
 import type { RegistrySchema, RolloutsTable } from './db.js'
 import { RolloutInProgressError } from './errors.js'
@@ -31,7 +32,8 @@ export async function finishRollout (
   db: Kysely<RegistrySchema>, id: string, status: Exclude<RolloutStatus, 'running'>, at: string, failure: string | null = null
 ): Promise<boolean> {
   const result = await db.updateTable('rollouts')
-    .set({ status, failure, finished_at: at, lease_token: null, lease_owner: null, lease_expires_at: null })
+    // a failure may quote AWS (a move's or CloudWatch's error): no ARN or account ID leaves the log
+    .set({ status, failure: failure === null ? null : redactAwsIdentifiers(failure), finished_at: at, lease_token: null, lease_owner: null, lease_expires_at: null })
     .where('id', '=', id).where('status', '=', 'running')
     .executeTakeFirst()
   return Number(result.numUpdatedRows) === 1
