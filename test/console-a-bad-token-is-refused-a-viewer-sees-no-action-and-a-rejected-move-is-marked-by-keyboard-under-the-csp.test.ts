@@ -43,7 +43,7 @@ t.test('in headless Chromium a bad token is refused, a viewer sees no action, an
   const alert = page.getByRole('alert')
 
   await signIn(page, 'mp_not-a-real-token')
-  await alert.filter({ hasText: 'Sign-in failed: the bearer token is not known (unauthorized, HTTP 401)' }).waitFor()
+  await alert.filter({ hasText: 'Sign-in failed: the bearer token is not known or was revoked (unauthorized, HTTP 401)' }).waitFor()
   t.equal(await page.evaluate(() => window.sessionStorage.getItem('modelpin.token')), null, 'a refused token is not kept')
   await page.getByLabel('Token').waitFor()
   await screenshot('sign-in-refused')

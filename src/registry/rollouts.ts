@@ -5,7 +5,7 @@ import {
 import { abortCanary, startCanary } from './alias-moves.js'
 import { timestamp, type RegistryContext } from './context.js'
 import {
-  CanaryInProgressError, InvalidInputError, NoCanaryError, NotDeployedError, RolloutFinishedError, RolloutNotFoundError,
+  AliasNotFoundError, CanaryInProgressError, InvalidInputError, NoCanaryError, NotDeployedError, RolloutFinishedError, RolloutNotFoundError,
 } from './errors.js'
 import { deployTarget } from './lambda-sync.js'
 import type { Rollout, RolloutCriteria } from './model.js'
@@ -84,6 +84,9 @@ export async function startRollout (ctx: RegistryContext, model: string, alias: 
 export async function listRollouts (ctx: RegistryContext, model: string, alias: string): Promise<Rollout[]> {
   await getModel(ctx, model)
   checkName('alias', alias)
+  // as the history does: an alias that never existed is 404, not an empty list
+  const exists = await ctx.db.selectFrom('aliases').select('name').where('model', '=', model).where('name', '=', alias).executeTakeFirst()
+  if (exists === undefined) throw new AliasNotFoundError(`model ${model} has no alias ${alias}`)
   const rows = await ctx.db.selectFrom('rollouts').selectAll()
     .where('model', '=', model).where('alias', '=', alias)
     .orderBy('started_at', 'desc').orderBy('id', 'desc').execute()
