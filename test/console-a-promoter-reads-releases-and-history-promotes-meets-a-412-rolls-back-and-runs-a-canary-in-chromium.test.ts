@@ -37,6 +37,8 @@ t.test('in headless Chromium a promoter signs in, reads releases and history, pr
   await page.getByRole('heading', { level: 1, name: `${model} / ${alias}` }).waitFor()
   const serving = page.getByRole('region', { name: 'Serving' })
   const history = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Outcome' }) })
+  // the history loads after the heading: wait for its table before counting its headers
+  await history.waitFor()
   for (const header of ['Action', 'From', 'To', 'Outcome']) {
     t.equal(await history.getByRole('columnheader', { name: header, exact: true }).count(), 1, `the history has a column ${header}`)
   }

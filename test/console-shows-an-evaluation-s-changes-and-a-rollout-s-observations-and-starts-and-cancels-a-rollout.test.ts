@@ -31,6 +31,7 @@ t.test('in headless Chromium an evaluation shows its agreement and its table of 
   await page.getByRole('link', { name: 'Release 2 against 1' }).click()
   await page.getByRole('heading', { level: 1, name: 'Evaluation of release 2 against release 1' }).waitFor()
   const changes = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Count' }) })
+  await changes.waitFor()
   for (const header of ['From', 'To', 'Count']) t.equal(await changes.getByRole('columnheader', { name: header, exact: true }).count(), 1)
   const rows = (await changes.getByRole('row').allInnerTexts()).slice(1).map((row) => row.split('\t'))
   t.same(rows, [[releaseLabel(1), releaseLabel(2), '3']], 'every red photo changed from release 1\'s label to release 2\'s')
