@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { GetAliasCommand, type LambdaClient } from '@aws-sdk/client-lambda'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { pino } from 'pino'
 import { adminApi, type Answer } from './admin-api.js'
 import { startApiProcess, type ApiProcess, type ApiProcessOptions } from './api-process.js'
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js'
@@ -32,6 +33,11 @@ export async function startMoveWorld (t: Teardown, options: { database: 'sqlite'
     functions: [{ name: 'fn', bundlePath: handlerPath(options.handler ?? 'echo.mjs'), handler: 'index.handler', environment: {}, memoryMb: 256, timeoutSeconds: 5 }],
     // the runtime's CloudWatch subset, for the rollouts of a world's API processes (AWS_ENDPOINT_URL_CLOUDWATCH)
     cloudwatchPort: 0,
+    // Worlds send traffic that fails on purpose (thousands of function errors, each an error line of over a KB):
+    // written to the test's stderr they filled the pipe to tap, and the test process, done with its tests, never
+    // exited while pino kept retrying the write. The runtime's own lines are not what these tests read (they read the
+    // API processes' logs); LOG_LEVEL brings them back when debugging.
+    logger: pino({ name: 'lambda-runtime', level: process.env.LOG_LEVEL ?? 'fatal' }, pino.destination(2)),
   })
   const databaseUrl = options.database === 'postgres' ? await createTestDatabase(t) : undefined
   const adminToken = `test-${randomBytes(16).toString('hex')}`
