@@ -1,15 +1,5 @@
 import t from 'tap'
-import { adminClient, startEndToEnd, succeeded, type AdminClient } from './helpers/e2e.js'
-import { waitFor } from './helpers/move-world.js'
-
-/** Runs an evaluation through the API and answers it once it is no longer running. */
-async function evaluate (api: AdminClient, model: string, body: Record<string, unknown>): Promise<any> {
-  const created = succeeded(await api.post(`/v1/models/${model}/evaluations`, body), 'creating the evaluation')
-  return await waitFor(async () => {
-    const read = succeeded(await api.get(`/v1/models/${model}/evaluations/${created.id as string}`))
-    return read.status === 'running' ? undefined : read
-  }, 120_000)
-}
+import { adminClient, evaluateUntilDone, startEndToEnd, succeeded } from './helpers/e2e.js'
 
 t.test('a promotion policy through the local stack', async (t) => {
   const { stack, api, photos: { bucket }, releases: [release1] } = await startEndToEnd(t, { photos: { 'in/a.jpg': 'red', 'in/b.jpg': 'green', 'in/c.jpg': 'blue' } })
@@ -36,7 +26,7 @@ t.test('a promotion policy through the local stack', async (t) => {
   })
 
   await t.test('an evaluation that fails the policy: policy_violated listing the violations, and the verdict says so', async (t) => {
-    const evaluation = await evaluate(api, stack.info.model.name, { candidate: 2, inputs })
+    const evaluation = await evaluateUntilDone(api, stack.info.model.name, { candidate: 2, inputs })
     t.match(evaluation, { status: 'succeeded', agreement: { top1: 0 }, verdict: { passed: false, violations: ['minAgreement: 0 vs 0.9'] } })
     const refused = await promoter.post(`${production}/promote`, { release: 2 })
     t.match(refused, { status: 422, body: { error: { code: 'policy_violated', message: /minAgreement: 0 vs 0\.9/ } } })
@@ -59,7 +49,7 @@ t.test('a promotion policy through the local stack', async (t) => {
   })
 
   await t.test('an evaluation that passes admits the promotion, and the history names it', async (t) => {
-    const evaluation = await evaluate(api, stack.info.model.name, { candidate: release3.number, inputs })
+    const evaluation = await evaluateUntilDone(api, stack.info.model.name, { candidate: release3.number, inputs })
     t.match(evaluation, { status: 'succeeded', baseline: 1, agreement: { top1: 1 }, verdict: { passed: true, violations: [] } })
     const promoted = await promoter.post(`${production}/promote`, { release: release3.number, reason: 'evaluated' })
     t.equal(promoted.status, 200, JSON.stringify(promoted.body))

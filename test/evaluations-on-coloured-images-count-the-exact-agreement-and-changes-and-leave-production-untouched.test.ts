@@ -1,9 +1,8 @@
 import t from 'tap'
 import { invokeWithTestImage, lambdaAlias } from './helpers/admin-api.js'
-import { startEndToEnd, succeeded, type AdminClient } from './helpers/e2e.js'
+import { evaluateUntilDone, startEndToEnd, succeeded } from './helpers/e2e.js'
 import { textFile } from './helpers/images.js'
 import { expectedTopLabel, type Colour } from './helpers/models.js'
-import { waitFor } from './helpers/move-world.js'
 
 /** Mostly red, then green and blue photos, and one file that is not an image. */
 const COLOURS: Record<Colour, number> = { red: 5, green: 3, blue: 2 }
@@ -13,22 +12,13 @@ for (const [colour, count] of Object.entries(COLOURS) as Array<[Colour, number]>
 }
 const IMAGES = Object.values(COLOURS).reduce((a, b) => a + b, 0)
 
-/** Runs an evaluation through the API and answers it once it is no longer running. */
-async function evaluate (api: AdminClient, model: string, body: Record<string, unknown>): Promise<any> {
-  const created = succeeded(await api.post(`/v1/models/${model}/evaluations`, body), 'creating the evaluation')
-  return await waitFor(async () => {
-    const read = succeeded(await api.get(`/v1/models/${model}/evaluations/${created.id as string}`))
-    return read.status === 'running' ? undefined : read
-  }, 120_000)
-}
-
 t.test('evaluations through the local stack on the demo model\'s colour head', async (t) => {
   const { stack, api, lambda, photos: { bucket }, releases: [release1, release2] } = await startEndToEnd(t, { photos })
   const model = stack.info.model.name
   const inputs = { bucket, prefix: 'inputs/' }
 
   await t.test('release 2 against release 1 (the default baseline): no top-1 agrees, each colour changes as the versions say', async (t) => {
-    const evaluation = await evaluate(api, model, { candidate: 2, inputs, reason: 'before promoting release 2' })
+    const evaluation = await evaluateUntilDone(api, model, { candidate: 2, inputs, reason: 'before promoting release 2' })
     t.match(evaluation, {
       status: 'succeeded',
       failure: null,
@@ -57,7 +47,7 @@ t.test('evaluations through the local stack on the demo model\'s colour head', a
   }))
 
   await t.test('two releases with the same weights agree fully whatever their labels', async (t) => {
-    const evaluation = await evaluate(api, model, { candidate: release3.number, baseline: 1, inputs: { ...inputs, limit: 6 } })
+    const evaluation = await evaluateUntilDone(api, model, { candidate: release3.number, baseline: 1, inputs: { ...inputs, limit: 6 } })
     t.match(evaluation, { status: 'succeeded', completed: 6, inputs: { count: 6 }, agreement: { top1: 1, top5Overlap: 1 }, changes: [] })
   })
 
@@ -67,7 +57,7 @@ t.test('evaluations through the local stack on the demo model\'s colour head', a
     const lambdaBefore = await lambdaAlias(lambda, stack)
     const warm = await invokeWithTestImage(lambda, stack)
     t.equal(warm.functionError, undefined)
-    const evaluation = await evaluate(api, model, { candidate: release3.number, baseline: 2, inputs })
+    const evaluation = await evaluateUntilDone(api, model, { candidate: release3.number, baseline: 2, inputs })
     t.equal(evaluation.status, 'succeeded')
     t.match(succeeded(await api.get(aliasPath)), { release: 1, revision: before.revision, canary: null, drift: false })
     t.same(await lambdaAlias(lambda, stack), lambdaBefore, 'Lambda\'s alias did not move (same RevisionId)')

@@ -9,6 +9,7 @@ import type { Stack, StackOptions } from '../../src/local/stack.js'
 import { adminApi, stackLambda, type Answer } from './admin-api.js'
 import { colourPhoto } from './images.js'
 import type { Colour } from './models.js'
+import { waitFor } from './move-world.js'
 import { createTestBucket, testS3Client } from './s3.js'
 import { startTestStack } from './stack.js'
 
@@ -34,6 +35,15 @@ export function adminClient (url: string, token: string): AdminClient {
 export function succeeded (answer: Answer, what = 'the call'): any {
   if (answer.status < 200 || answer.status > 299) throw new Error(`${what} answered ${answer.status}: ${JSON.stringify(answer.body)}`)
   return answer.body
+}
+
+/** Runs an evaluation through the API and answers it once it is no longer running (within two minutes). */
+export async function evaluateUntilDone (api: AdminClient, model: string, body: Record<string, unknown>): Promise<any> {
+  const created = succeeded(await api.post(`/v1/models/${model}/evaluations`, body), 'creating the evaluation')
+  return await waitFor(async () => {
+    const read = succeeded(await api.get(`/v1/models/${model}/evaluations/${created.id as string}`))
+    return read.status === 'running' ? undefined : read
+  }, 120_000)
 }
 
 /** The demo model's two releases as the stack registered them: release n = weights version n + labels version n. */
