@@ -43,6 +43,16 @@ data "aws_iam_policy_document" "function" {
     ]
   }
 
+  # Derived optimised graphs of its own weights key (src/inference/optimized-graph.ts): the function reads a graph
+  # made for its CPU and runtime, and writes one after a load from the weights. That prefix is the only place in the
+  # model bucket it may write; the weights and labels stay read-only. A missing graph answers 403 here (no listing
+  # under this prefix), which the loader treats as missing.
+  statement {
+    sid       = "ReadWriteOptimizedGraphs"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.model.arn}/modelpin-optimized/${var.model_weights_key}/*"]
+  }
+
   # Without s3:ListBucket, S3 answers a GetObject of a missing key or VersionId with AccessDenied, and the handler
   # could not tell an unknown version (VersionNotFoundError, a bad pin) from a broken role. Listing is allowed for
   # the two model keys only: S3 decides between 403 and 404 with the requested key as s3:prefix (as radosgw now

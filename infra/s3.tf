@@ -58,8 +58,10 @@ resource "aws_s3_bucket_versioning" "model" {
   }
 }
 
-# The only lifecycle rule: abandoned multipart uploads (an interrupted upload through the admin API) are cleaned
-# up. There is deliberately no expiration of noncurrent versions: an old version may be the rollback target.
+# Abandoned multipart uploads (an interrupted upload through the admin API) are cleaned up. There is deliberately no
+# expiration of noncurrent versions of the model's objects: an old version may be the rollback target. The one
+# exception is the derived optimised graphs the function writes under modelpin-optimized/ (never a rollback target,
+# rewritten whenever one cannot be used): a replaced graph is expired a day later.
 resource "aws_s3_bucket_lifecycle_configuration" "model" {
   bucket = aws_s3_bucket.model.id
 
@@ -71,6 +73,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "model" {
 
     abort_incomplete_multipart_upload {
       days_after_initiation = 7
+    }
+  }
+
+  rule {
+    id     = "expire-replaced-optimized-graphs"
+    status = "Enabled"
+
+    filter {
+      prefix = "modelpin-optimized/"
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
     }
   }
 

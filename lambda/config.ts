@@ -1,6 +1,7 @@
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../src/inference/classifier.js'
 import { DEFAULT_PARALLEL_READ } from '../src/inference/s3-objects.js'
 import { PREFAULT_GLIBC_TUNABLES, allocatorRetainsMemory } from '../src/inference/memory-prefault.js'
+import { OPTIMIZED_GRAPH_MODES, OPTIMIZED_GRAPH_PREFIX, type OptimizedGraphMode } from '../src/inference/optimized-graph.js'
 import { IMAGENET_PREPROCESS } from '../src/inference/preprocess.js'
 import { PIN_ENVIRONMENT, RELEASE_ENVIRONMENT, releaseFromEnvironment, type ModelPin } from '../src/contract/pin.js'
 import { isSha256, SHA256_RULE } from '../src/contract/rules.js'
@@ -40,6 +41,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MODEL_DOWNLOAD_PART_BYTES', default: '', description: `Size of each ranged GET when downloading weights; empty means ${DEFAULT_PARALLEL_READ.partBytes} (8 MiB) on AWS and the whole object in one GET with a custom endpoint (AWS_ENDPOINT_URL_S3).` },
   { name: 'MODEL_DOWNLOAD_CONCURRENCY', default: '', description: `Ranged GETs in flight when downloading weights; empty means ${DEFAULT_PARALLEL_READ.concurrency} on AWS and 1 with a custom endpoint.` },
   { name: 'MODEL_PREFAULT', default: 'auto', description: 'Touch the memory a new session needs while its weights download (src/inference/memory-prefault.ts): 1, 0, or auto (on when GLIBC_TUNABLES lets the allocator keep that memory).' },
+  { name: 'MODEL_OPTIMIZED_GRAPH', default: 'readwrite', description: `Derived optimised graphs in the model bucket under ${OPTIMIZED_GRAPH_PREFIX} (src/inference/optimized-graph.ts): readwrite loads a matching one instead of the weights and writes one after a load from the weights; read never writes; off always loads the weights.` },
   { name: 'GLIBC_TUNABLES', default: '', description: `Read by glibc at process start; lambda/Dockerfile sets ${PREFAULT_GLIBC_TUNABLES}, under which MODEL_PREFAULT=auto is on.` },
   { name: 'IMAGE_SIZE', default: String(IMAGENET_PREPROCESS.size), description: 'Side of the model\'s square input when the model does not fix it.' },
   { name: 'IMAGE_RESIZE', default: '', description: 'Shorter side before the centre crop; empty means IMAGE_SIZE x 256 / 224 (the ImageNet recipe).' },
@@ -68,6 +70,7 @@ export interface HandlerConfig {
   session: SessionSettings
   download: { partBytes: number, concurrency: number }
   prefault: boolean
+  optimizedGraph: OptimizedGraphMode
   image: {
     /** Used when the model leaves its input size symbolic. */
     size: number
@@ -141,6 +144,10 @@ export function readConfig (env: Env): HandlerConfig {
   if (spinning !== '0' && spinning !== '1') throw new ConfigurationError(`MODEL_INTRA_OP_SPINNING must be 0 or 1, got "${spinning}"`)
   const prefault = value('MODEL_PREFAULT') ?? 'auto'
   if (prefault !== 'auto' && prefault !== '0' && prefault !== '1') throw new ConfigurationError(`MODEL_PREFAULT must be auto, 0 or 1, got "${prefault}"`)
+  const optimizedGraph = value('MODEL_OPTIMIZED_GRAPH') ?? defaultOf('MODEL_OPTIMIZED_GRAPH')
+  if (!(OPTIMIZED_GRAPH_MODES as readonly string[]).includes(optimizedGraph)) {
+    throw new ConfigurationError(`MODEL_OPTIMIZED_GRAPH must be one of ${OPTIMIZED_GRAPH_MODES.join(', ')}, got "${optimizedGraph}"`)
+  }
   const std = triple('IMAGE_STD')
   if (std.some((s) => s <= 0)) throw new ConfigurationError(`IMAGE_STD must be three positive numbers, got "${std.join(',')}"`)
   const size = integer('IMAGE_SIZE', 1)
@@ -169,6 +176,7 @@ export function readConfig (env: Env): HandlerConfig {
     session: { graphOptimizationLevel: level as SessionSettings['graphOptimizationLevel'], intraOpNumThreads: integer('MODEL_INTRA_OP_THREADS', 0), spinning: spinning === '1' },
     download: downloadSettings(env, (name, min) => value(name) === undefined ? undefined : integer(name, min)),
     prefault: prefault === '1' || (prefault === 'auto' && allocatorRetainsMemory(env)),
+    optimizedGraph: optimizedGraph as OptimizedGraphMode,
     image: { size, resize, mean: triple('IMAGE_MEAN'), std },
   }
 }

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { OPTIMIZED_GRAPH_PREFIX } from '../src/inference/optimized-graph.js'
 import {
   blocks, deepReferences, functionEnvironment, isObject, loadTerraform, onlyResource, policyDocumentName, policyStatements,
   references, refersTo, resourceNames, resourcesOf, soleExpression, stringList, type HclBlock, type TerraformConfig,
@@ -111,7 +112,13 @@ t.test('the function reads the model\'s two keys at any version and nothing else
   const expected = [`${modelArn}/${String(environment.MODEL_WEIGHTS_KEY)}`, `${modelArn}/${String(environment.MODEL_LABELS_KEY)}`]
 
   const statements = await roleStatements(config, functionRole)
-  const onModel = statements.filter((s) => statementResources(s, 'resources').some((r) => r.startsWith(`${modelArn}/`)))
+  // Derived optimised graphs of its weights key: read and write there, and only there.
+  const graphs = `${modelArn}/${OPTIMIZED_GRAPH_PREFIX}${String(environment.MODEL_WEIGHTS_KEY)}/*`
+  const onGraphs = statements.filter((s) => statementResources(s, 'resources').some((r) => r.startsWith(`${modelArn}/${OPTIMIZED_GRAPH_PREFIX}`)))
+  t.equal(onGraphs.length, 1, 'one statement on the derived graphs')
+  t.same(statementResources(onGraphs[0] ?? {}, 'resources'), [graphs], 'the graphs of the configured weights key only')
+  t.same(stringList(onGraphs[0]?.actions, 'actions').sort(), ['s3:GetObject', 's3:PutObject'])
+  const onModel = statements.filter((s) => s !== onGraphs[0] && statementResources(s, 'resources').some((r) => r.startsWith(`${modelArn}/`)))
   t.equal(onModel.length, 1, 'one statement on the model bucket\'s objects')
   t.same(statementResources(onModel[0] ?? {}, 'resources').sort(), expected.sort(), 'exactly the weights and labels objects')
   t.same(stringList(onModel[0]?.actions, 'actions').sort(), ['s3:GetObject', 's3:GetObjectVersion'])
@@ -125,7 +132,9 @@ t.test('the function reads the model\'s two keys at any version and nothing else
   t.ok(grants('s3:GetObjectVersion', `\${aws_s3_bucket.${input}.arn}/`), 'at the S3 record\'s VersionId')
   t.ok(grants('s3:PutObject', `\${aws_s3_bucket.${output}.arn}/`), 'writes the output bucket\'s objects')
   t.notOk(statements.some((s) => stringList(s.actions, 'actions').some((a) => /Delete|Put/.test(a)) &&
-    statementResources(s, 'resources').some((r) => r.startsWith(modelArn))), 'never writes or deletes the model')
+    statementResources(s, 'resources').some((r) => r.startsWith(modelArn) && r !== graphs)), 'never writes or deletes the model')
+  t.notOk(statements.some((s) => stringList(s.actions, 'actions').some((a) => /Delete/.test(a)) &&
+    statementResources(s, 'resources').includes(graphs)), 'never deletes a graph either')
 
   // On the bucket itself: listing, so that a missing key or version is NoSuchKey / NoSuchVersion rather than
   // AccessDenied, limited to the two keys by s3:prefix (S3 checks a GetObject's 404 with the key as prefix).

@@ -70,8 +70,40 @@ export interface ClassifierShape {
   classCount: number
 }
 
+/** How a session is made from its bytes (optimized-graph.ts). */
+export interface GraphOptions {
+  /**
+   * The bytes are a graph ONNX Runtime optimised and saved in ORT format: loaded with optimisation `disabled`, its
+   * initializers used in place (the classifier keeps the bytes for the session's lifetime).
+   */
+  optimizedGraph?: boolean
+  /** Save the graph ONNX Runtime optimised, in ORT format, to this file while creating the session. */
+  saveOptimizedGraphTo?: string
+}
+
+/** The session options for `settings` and `graph`. */
+export function graphSessionOptions (settings: SessionSettings, graph: GraphOptions): Ort.InferenceSession.SessionOptions {
+  const options = sessionOptions(settings)
+  const session = (options.extra as { session: Record<string, unknown> }).session
+  if (graph.optimizedGraph === true) {
+    options.graphOptimizationLevel = 'disabled'
+    // ORT's session configuration keys session.use_ort_model_bytes_directly and ..._for_initializers
+    Object.assign(session, { use_ort_model_bytes_directly: '1', use_ort_model_bytes_for_initializers: '1' })
+  } else if (graph.saveOptimizedGraphTo !== undefined) {
+    options.optimizedModelFilePath = graph.saveOptimizedGraphTo
+    session.save_model_format = 'ORT'
+    // Errors only: saving an `all` graph makes ORT warn that it is specific to this machine, which the graph's key
+    // and metadata already carry (optimized-graph.ts).
+    options.logSeverityLevel = 3
+  }
+  return options
+}
+
 /** An ONNX Runtime session for one image classifier (one float32 NCHW input with 3 channels, one output of scores). */
 export class Classifier implements ClassifierShape {
+  /** A session made from a saved graph uses these bytes in place: they must live as long as it does. */
+  private modelBytes: Uint8Array | undefined
+
   private constructor (
     /** The ONNX Runtime session itself (the benchmark times a bare `session.run` of it against the handler). */
     readonly session: Ort.InferenceSession,
@@ -83,12 +115,12 @@ export class Classifier implements ClassifierShape {
   ) {}
 
   /** Creates the session from the weights bytes and checks that it is an image classifier. */
-  static async create (weights: Uint8Array, settings: SessionSettings = DEFAULT_SESSION_SETTINGS, fallbackSize = 224): Promise<Classifier> {
+  static async create (weights: Uint8Array, settings: SessionSettings = DEFAULT_SESSION_SETTINGS, fallbackSize = 224, graph: GraphOptions = {}): Promise<Classifier> {
     if (weights.byteLength === 0) throw new InvalidModelError('the weights are empty (0 bytes)')
     const ort = await loadOnnxRuntime()
     let session: Ort.InferenceSession
     try {
-      session = await ort.InferenceSession.create(weights, sessionOptions(settings))
+      session = await ort.InferenceSession.create(weights, graphSessionOptions(settings, graph))
     } catch (error) {
       const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
       throw new InvalidModelError(`the weights are not an ONNX model ONNX Runtime can load: ${message}`, { cause: error })
@@ -102,7 +134,9 @@ export class Classifier implements ClassifierShape {
         const out = await session.run({ [shape.inputName]: new ort.Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) })
         classCount = out[shape.outputName]!.dims.at(-1) ?? 0
       }
-      return new Classifier(session, shape.inputName, shape.outputName, shape.inputSize, classCount, ort.Tensor)
+      const classifier = new Classifier(session, shape.inputName, shape.outputName, shape.inputSize, classCount, ort.Tensor)
+      if (graph.optimizedGraph === true) classifier.modelBytes = weights
+      return classifier
     } catch (error) {
       await session.release()
       if (error instanceof InvalidModelError) throw error
@@ -120,6 +154,7 @@ export class Classifier implements ClassifierShape {
   /** Frees the session's native memory; the classifier must not run afterwards. */
   async release (): Promise<void> {
     await this.session.release()
+    this.modelBytes = undefined
   }
 }
 

@@ -5,7 +5,11 @@ import { parseLabels } from './labels.js'
 import { PREFAULT_PER_WEIGHTS_BYTE, startPrefault, type Prefault } from './memory-prefault.js'
 import type { ModelPin } from '../contract/pin.js'
 import { isSha256, isVersionId, SHA256_RULE, VERSION_ID_RULE } from '../contract/rules.js'
-import { DEFAULT_PARALLEL_READ, describeObject, readVersion, type ParallelReadOptions, type VersionBytes } from './s3-objects.js'
+import {
+  checkGraphMetadata, GRAPH_METADATA, graphTempFile, optimizedGraphKey, runtimeSignature, UnusableGraphError, writeOptimizedGraph,
+  type GraphSignature, type OptimizedGraphMode,
+} from './optimized-graph.js'
+import { DEFAULT_PARALLEL_READ, describeObject, readLatest, readVersion, type ParallelReadOptions, type VersionBytes } from './s3-objects.js'
 
 /** A model in memory: the session, its labels, and exactly which S3 versions (and bytes) it came from. */
 export interface LoadedModel {
@@ -16,7 +20,13 @@ export interface LoadedModel {
   labelsSha256: string
   /** Bytes of the weights and labels objects: what the cache counts. */
   bytes: number
-  timings: { downloadMs: number, sessionMs: number, totalMs: number }
+  /**
+   * Where the session came from: a derived optimised graph of the weights (optimized-graph.ts) or the pinned weights
+   * themselves; `note` says why a graph was not used, or that one was written (or why writing it failed).
+   */
+  graph: { source: 'optimized-graph' | 'weights', key: string | undefined, note: string | undefined }
+  /** `graphMs`: looking for a derived graph that was then not used; `writeMs`: saving and uploading a new one. */
+  timings: { downloadMs: number, sessionMs: number, totalMs: number, graphMs?: number, writeMs?: number }
 }
 
 export interface LoaderSettings {
@@ -29,6 +39,8 @@ export interface LoaderSettings {
    * process runs with PREFAULT_GLIBC_TUNABLES; the configuration decides (`allocatorRetainsMemory`).
    */
   prefault: boolean
+  /** Derived optimised graphs in the model bucket (optimized-graph.ts); the function's configuration turns them on. */
+  optimizedGraph: OptimizedGraphMode
 }
 
 export const DEFAULT_LOADER_SETTINGS: LoaderSettings = {
@@ -36,6 +48,7 @@ export const DEFAULT_LOADER_SETTINGS: LoaderSettings = {
   read: DEFAULT_PARALLEL_READ,
   fallbackSize: 224,
   prefault: false,
+  optimizedGraph: 'off',
 }
 
 /** Checks a pin's shape: version IDs present and printable, digests 64 lowercase hex digits when given. */
@@ -67,10 +80,13 @@ export function verifyDigest (ref: { bucket: string, key: string, versionId: str
  * (memory-prefault.ts), a worker touches the memory the session will need. The session is created from the verified
  * bytes as soon as they are complete, then the labels (long since arrived) are verified and counted against the
  * model's classes. The first failure cancels the other download and is the one reported.
+ *
+ * With derived optimised graphs on, the weights are read only when no usable graph of them exists for this CPU and
+ * runtime (optimized-graph.ts): a graph that matches is downloaded and verified instead and the session made from it;
+ * otherwise the session made from the weights saves its graph, which is uploaded (`readwrite`) before the load ends.
  */
 export async function loadModel (s3: S3Client, pin: ModelPin, settings: LoaderSettings = DEFAULT_LOADER_SETTINGS): Promise<LoadedModel> {
   const started = performance.now()
-  const weightsRef = { bucket: pin.bucket, key: pin.weightsKey, versionId: pin.weightsVersionId }
   const labelsRef = { bucket: pin.bucket, key: pin.labelsKey, versionId: pin.labelsVersionId }
   const abort = new AbortController()
   let firstFailure: unknown
@@ -82,39 +98,134 @@ export async function loadModel (s3: S3Client, pin: ModelPin, settings: LoaderSe
   const read = { ...settings.read, signal: abort.signal }
   const labelsRead: Promise<VersionBytes> = readVersion(s3, labelsRef, { ...read, concurrency: 1 })
   labelsRead.catch(fail)
+  // While the requests are in flight: a no-op after the first load, or the module's init already did it.
+  const runtimeReady = warmUpRuntime()
+
+  let classifier: Classifier | undefined
+  try {
+    let made: Made | undefined
+    let note: string | undefined
+    let graphMs: number | undefined
+    const signature = settings.optimizedGraph === 'off' ? undefined : runtimeSignature(settings.session.graphOptimizationLevel)
+    if (signature !== undefined) {
+      const tried = await fromOptimizedGraph(s3, pin, signature, settings, read, runtimeReady)
+      if ('classifier' in tried) made = tried
+      else if (abort.signal.aborted) throw firstFailure
+      else [note, graphMs] = [tried.unused, performance.now() - started]
+    }
+    const save = signature !== undefined && settings.optimizedGraph === 'readwrite' ? await graphTempFile() : undefined
+    try {
+      made ??= await fromWeights(s3, pin, settings, read, runtimeReady, save?.path)
+      classifier = made.classifier
+      const created = performance.now()
+      const labels = await labelsRead
+      verifyDigest(labelsRef, pin.labelsSha256, labels.sha256)
+      const names = parseLabels(labels.bytes.toString('utf8'), classifier.classCount, describeObject(labelsRef))
+      let writeMs: number | undefined
+      if (save !== undefined && made.source === 'weights') {
+        // The model is loaded and verified; a graph that cannot be written only costs the next cold start its time.
+        try {
+          const written = await writeOptimizedGraph(s3, pin, signature!, save.path, made.weightsSha256)
+          note = `${note === undefined ? '' : `${note}; `}wrote s3://${pin.bucket}/${written.key} (${written.bytes} bytes)`
+        } catch (error) {
+          note = `${note === undefined ? '' : `${note}; `}writing the optimised graph failed: ${reason(error)}`
+        }
+        writeMs = performance.now() - created
+      }
+      return {
+        pin,
+        classifier,
+        labels: names,
+        weightsSha256: made.weightsSha256,
+        labelsSha256: labels.sha256,
+        bytes: made.bytes + labels.bytes.byteLength,
+        graph: { source: made.source, key: signature === undefined ? undefined : optimizedGraphKey(pin, signature), note },
+        timings: {
+          downloadMs: made.downloaded - started,
+          sessionMs: made.created - made.downloaded,
+          totalMs: performance.now() - started,
+          ...(graphMs === undefined ? {} : { graphMs }),
+          ...(writeMs === undefined ? {} : { writeMs }),
+        },
+      }
+    } finally {
+      await save?.remove()
+    }
+  } catch (error) {
+    fail(error)
+    await labelsRead.catch(() => {})
+    await classifier?.release()
+    throw firstFailure
+  }
+}
+
+/** A session and what it was made from; `downloaded` and `created` are performance.now() stamps. */
+interface Made {
+  classifier: Classifier
+  source: 'optimized-graph' | 'weights'
+  weightsSha256: string
+  /** Bytes held for the model: the weights, or the graph used in their place. */
+  bytes: number
+  downloaded: number
+  created: number
+}
+
+/**
+ * The session from the derived graph of `pin` for `signature`, when there is one that matches and verifies and that
+ * ONNX Runtime accepts; otherwise why not (`unused`), and the weights are read instead.
+ */
+async function fromOptimizedGraph (
+  s3: S3Client, pin: ModelPin, signature: GraphSignature, settings: LoaderSettings, read: ParallelReadOptions, runtimeReady: Promise<void>
+): Promise<Made | { unused: string }> {
+  const ref = { bucket: pin.bucket, key: optimizedGraphKey(pin, signature) }
+  let expected: string | undefined
+  let graph: VersionBytes
+  try {
+    graph = await readLatest(s3, ref, { ...read, inspect: (first) => { expected = checkGraphMetadata(first.Metadata ?? {}, pin, signature) } })
+  } catch (error) {
+    return { unused: `no usable optimised graph at ${describeObject(ref)}: ${reason(error)}` }
+  }
+  if (graph.sha256 !== expected) {
+    return { unused: `the optimised graph at ${describeObject(ref)} has sha256 ${graph.sha256}, but its metadata says ${expected ?? 'nothing'}` }
+  }
+  const downloaded = performance.now()
+  await runtimeReady
+  try {
+    const classifier = await Classifier.create(graph.bytes, settings.session, settings.fallbackSize, { optimizedGraph: true })
+    const weightsSha256 = graph.metadata[GRAPH_METADATA.weightsSha256]!
+    return { classifier, source: 'optimized-graph', weightsSha256, bytes: graph.bytes.byteLength, downloaded, created: performance.now() }
+  } catch (error) {
+    return { unused: `ONNX Runtime refused the optimised graph at ${describeObject(ref)}: ${reason(error)}` }
+  }
+}
+
+/** The session from the pinned weights (saving its optimised graph to `saveTo` when given). */
+async function fromWeights (
+  s3: S3Client, pin: ModelPin, settings: LoaderSettings, read: ParallelReadOptions, runtimeReady: Promise<void>, saveTo: string | undefined
+): Promise<Made> {
+  const weightsRef = { bucket: pin.bucket, key: pin.weightsKey, versionId: pin.weightsVersionId }
   let prefault: Prefault | undefined
   const weightsRead = readVersion(s3, weightsRef, {
     ...read,
     onSize: (bytes) => { if (settings.prefault) prefault = startPrefault(bytes * PREFAULT_PER_WEIGHTS_BYTE) },
   })
-  weightsRead.catch(fail)
-  // While the requests are in flight: a no-op after the first load, or the module's init already did it.
-  await warmUpRuntime()
-
-  let classifier: Classifier | undefined
   try {
-    const weights = await weightsRead.finally(async () => await prefault?.finish())
+    await runtimeReady
+    const weights = await weightsRead
     verifyDigest(weightsRef, pin.weightsSha256, weights.sha256)
-    const downloaded = performance.now()
-    classifier = await Classifier.create(weights.bytes, settings.session, settings.fallbackSize)
-    const created = performance.now()
-    const labels = await labelsRead
-    verifyDigest(labelsRef, pin.labelsSha256, labels.sha256)
-    const names = parseLabels(labels.bytes.toString('utf8'), classifier.classCount, describeObject(labelsRef))
-    return {
-      pin,
-      classifier,
-      labels: names,
-      weightsSha256: weights.sha256,
-      labelsSha256: labels.sha256,
-      bytes: weights.bytes.byteLength + labels.bytes.byteLength,
-      timings: { downloadMs: downloaded - started, sessionMs: created - downloaded, totalMs: performance.now() - started },
-    }
-  } catch (error) {
-    fail(error)
     await prefault?.finish()
-    await labelsRead.catch(() => {})
-    await classifier?.release()
-    throw firstFailure
+    const downloaded = performance.now()
+    const classifier = await Classifier.create(weights.bytes, settings.session, settings.fallbackSize, saveTo === undefined ? {} : { saveOptimizedGraphTo: saveTo })
+    return { classifier, source: 'weights', weightsSha256: weights.sha256, bytes: weights.bytes.byteLength, downloaded, created: performance.now() }
+  } finally {
+    await prefault?.finish()
+    await weightsRead.catch(() => {})
   }
+}
+
+function reason (error: unknown): string {
+  if (error instanceof UnusableGraphError) return error.message
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+  const message = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error)
+  return status === undefined ? message : `${message} (HTTP ${status})`
 }

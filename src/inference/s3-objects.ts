@@ -24,6 +24,11 @@ export interface ParallelReadOptions {
   signal?: AbortSignal | undefined
   /** Called once the object's size is known (with the first response's headers), before its bytes arrive. */
   onSize?: ((bytes: number) => void) | undefined
+  /**
+   * Looks at the first response's headers (user metadata, size) before any byte is read; throwing refuses the
+   * object, ends the read and is what the read rejects with.
+   */
+  inspect?: ((first: GetObjectCommandOutput) => void) | undefined
 }
 
 /**
@@ -39,6 +44,8 @@ export interface VersionBytes {
   /** lowercase hex sha256 of `bytes`, computed while the parts arrive */
   sha256: string
   versionId: string
+  /** User metadata of the version read, keys lowercase as S3 returns them. */
+  metadata: Record<string, string>
 }
 
 /**
@@ -48,11 +55,25 @@ export interface VersionBytes {
 export async function readVersion (
   s3: S3Client, ref: ObjectRef & { versionId: string }, options: ParallelReadOptions = DEFAULT_PARALLEL_READ
 ): Promise<VersionBytes> {
+  return await readParts(s3, ref, options)
+}
+
+/**
+ * `readVersion` of whatever version is the latest of a key: only for an object that carries its own digest in its
+ * metadata and is verified against it (a derived optimised graph, optimized-graph.ts), never for a pinned artifact.
+ */
+export async function readLatest (s3: S3Client, ref: { bucket: string, key: string }, options: ParallelReadOptions): Promise<VersionBytes> {
+  return await readParts(s3, { ...ref, versionId: undefined }, options)
+}
+
+async function readParts (s3: S3Client, ref: ObjectRef, options: ParallelReadOptions): Promise<VersionBytes> {
   const abort = new AbortController()
   const onAbort = (): void => abort.abort(options.signal?.reason)
   options.signal?.addEventListener('abort', onAbort, { once: true })
+  // The later parts ask for the version the first one got, so a latest read never mixes two versions' bytes.
+  let versionId = ref.versionId
   const get = async (range?: string): Promise<GetObjectCommandOutput> => await s3.send(new GetObjectCommand({
-    Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId, Range: range,
+    Bucket: ref.bucket, Key: ref.key, VersionId: versionId, Range: range,
   }), { abortSignal: abort.signal })
 
   try {
@@ -64,6 +85,8 @@ export async function readVersion (
       if (httpStatusOf(error) !== 416) throw error
       first = await get()
     }
+    options.inspect?.(first)
+    versionId ??= first.VersionId
     const total = totalSize(first)
     options.onSize?.(total)
     const bytes = Buffer.allocUnsafe(total)
@@ -98,7 +121,7 @@ export async function readVersion (
       ...Array.from({ length: Math.min(options.concurrency, starts.length) }, worker),
     ])
     if (hashedTo !== total) throw new Error(`${describeObject(ref)}: hashed ${hashedTo} of ${total} bytes`)
-    return { bytes, sha256: hash.digest('hex'), versionId: first.VersionId ?? ref.versionId }
+    return { bytes, sha256: hash.digest('hex'), versionId: first.VersionId ?? ref.versionId ?? 'null', metadata: first.Metadata ?? {} }
   } catch (error) {
     abort.abort()
     throw translateS3Error(error, ref)
