@@ -33,8 +33,11 @@ t.test('without a pin in the event, the configuration\'s versions answer', async
   t.ok(out.predictions.every((p, i) => i === 0 || p.score <= out.predictions[i - 1]!.score), 'best first')
   t.equal(out.environment.coldStart, true)
   t.match(out.timings, { totalMs: Number, imageMs: Number, modelMs: Number, preprocessMs: Number, inferenceMs: Number })
+  // The classification's line is written in the turn of the event loop after the answer (handler.ts)
+  await new Promise((resolve) => setImmediate(resolve))
   const mine = lines.filter((l) => l.requestId === 'req-config')
   t.ok(mine.length >= 2, 'the load and the classification were logged')
+  t.ok(mine.some((l) => l.msg === 'classified' && l.cacheHit === false), 'the classification among them')
   t.ok(mine.every((l) => l.weightsVersionId === model.weights[0] && l.labelsVersionId === model.labels[0]), 'every line names the pins')
 })
 

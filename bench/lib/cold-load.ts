@@ -80,7 +80,8 @@ async function main (): Promise<void> {
   } else if (mode === 'product') {
     // As the function's configuration decides it (MODEL_PREFAULT=auto), from this process's own environment.
     const model = await loadModel(s3, job.pin, { ...job.settings, prefault: allocatorRetainsMemory(process.env) })
-    result = { ...model.timings }
+    // 1 when the session came from the derived optimised graph (optimized-graph.ts), 0 from the weights
+    result = { ...model.timings, fromGraph: model.graph.source === 'optimized-graph' ? 1 : 0 }
     await model.classifier.release()
   } else {
     throw new Error(`mode must be product, naive or floor, got ${mode}`)
