@@ -40,6 +40,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MODEL_INTRA_OP_SPINNING', default: '0', description: 'ONNX Runtime\'s threads busy-wait between operators (1) or sleep (0, the default: spinning takes the CPU the S3 read and the image decode need).' },
   { name: 'MODEL_DOWNLOAD_PART_BYTES', default: '', description: `Size of each ranged GET when downloading weights; empty means ${DEFAULT_PARALLEL_READ.partBytes} (8 MiB) on AWS and the whole object in one GET with a custom endpoint (AWS_ENDPOINT_URL_S3).` },
   { name: 'MODEL_DOWNLOAD_CONCURRENCY', default: '', description: `Ranged GETs in flight when downloading weights; empty means ${DEFAULT_PARALLEL_READ.concurrency} on AWS and 1 with a custom endpoint.` },
+  { name: 'MODEL_DOWNLOAD_THREAD', default: 'worker', description: 'Where the weights (or their optimised graph) are downloaded, copied and hashed: worker (a worker thread, src/inference/worker-read.ts, leaving the main thread to the bundle, ONNX Runtime and sharp) or main.' },
   { name: 'MODEL_PREFAULT', default: 'auto', description: 'Touch the memory a new session needs while its weights download (src/inference/memory-prefault.ts): 1, 0, or auto (on when GLIBC_TUNABLES lets the allocator keep that memory).' },
   { name: 'MODEL_OPTIMIZED_GRAPH', default: 'readwrite', description: `Derived optimised graphs in the model bucket under ${OPTIMIZED_GRAPH_PREFIX} (src/inference/optimized-graph.ts): readwrite loads a matching one instead of the weights and writes one after a load from the weights; read never writes; off always loads the weights.` },
   { name: 'GLIBC_TUNABLES', default: '', description: `Read by glibc at process start; lambda/Dockerfile sets ${PREFAULT_GLIBC_TUNABLES}, under which MODEL_PREFAULT=auto is on.` },
@@ -71,6 +72,7 @@ export interface HandlerConfig {
   download: { partBytes: number, concurrency: number }
   prefault: boolean
   optimizedGraph: OptimizedGraphMode
+  readThread: 'worker' | 'main'
   image: {
     /** Used when the model leaves its input size symbolic. */
     size: number
@@ -148,6 +150,8 @@ export function readConfig (env: Env): HandlerConfig {
   if (!(OPTIMIZED_GRAPH_MODES as readonly string[]).includes(optimizedGraph)) {
     throw new ConfigurationError(`MODEL_OPTIMIZED_GRAPH must be one of ${OPTIMIZED_GRAPH_MODES.join(', ')}, got "${optimizedGraph}"`)
   }
+  const readThread = value('MODEL_DOWNLOAD_THREAD') ?? defaultOf('MODEL_DOWNLOAD_THREAD')
+  if (readThread !== 'worker' && readThread !== 'main') throw new ConfigurationError(`MODEL_DOWNLOAD_THREAD must be worker or main, got "${readThread}"`)
   const std = triple('IMAGE_STD')
   if (std.some((s) => s <= 0)) throw new ConfigurationError(`IMAGE_STD must be three positive numbers, got "${std.join(',')}"`)
   const size = integer('IMAGE_SIZE', 1)
@@ -177,6 +181,7 @@ export function readConfig (env: Env): HandlerConfig {
     download: downloadSettings(env, (name, min) => value(name) === undefined ? undefined : integer(name, min)),
     prefault: prefault === '1' || (prefault === 'auto' && allocatorRetainsMemory(env)),
     optimizedGraph: optimizedGraph as OptimizedGraphMode,
+    readThread,
     image: { size, resize, mean: triple('IMAGE_MEAN'), std },
   }
 }

@@ -53,7 +53,7 @@ export interface HandlerDeps {
 
 /** Loader settings from the configuration. */
 export function loaderSettings (config: HandlerConfig): LoaderSettings {
-  return { session: config.session, read: config.download, fallbackSize: config.image.size, prefault: config.prefault, optimizedGraph: config.optimizedGraph }
+  return { session: config.session, read: config.download, fallbackSize: config.image.size, prefault: config.prefault, optimizedGraph: config.optimizedGraph, readThread: config.readThread }
 }
 
 /**
@@ -69,7 +69,8 @@ export function createHandler (config: HandlerConfig, deps: HandlerDeps): Infere
     maxBytes: config.cacheMaxBytes,
     load: async (pin, log) => {
       const model = await loadModel(s3, pin, loaderSettings(config))
-      ;(log ?? deps.logger).info({ ...pinFields(pin), bytes: model.bytes, ...model.timings, graph: model.graph }, 'model loaded')
+      // `log` (a request's or the init phase's) already names the pin
+      ;(log ?? deps.logger.child(pinFields(pin))).info({ bytes: model.bytes, ...model.timings, graph: model.graph }, 'model loaded')
       return model
     },
     onEvict: (model) => deps.logger.info({ ...pinFields(model.pin), bytes: model.bytes }, 'model evicted'),

@@ -13,13 +13,13 @@ import { colourPhoto } from './helpers/images.js'
 import { demoLabels, expectedLabel, pinOf, sha256, uploadTinyModel } from './helpers/models.js'
 
 const s3 = testS3Client()
-const settings = (optimizedGraph: LoaderSettings['optimizedGraph']): LoaderSettings => ({
-  session: DEFAULT_SESSION_SETTINGS, read: { partBytes: 1 << 20, concurrency: 2 }, fallbackSize: 224, prefault: false, optimizedGraph,
+const settings = (optimizedGraph: LoaderSettings['optimizedGraph'], readThread: LoaderSettings['readThread'] = 'worker'): LoaderSettings => ({
+  session: DEFAULT_SESSION_SETTINGS, read: { partBytes: 1 << 20, concurrency: 2 }, fallbackSize: 224, prefault: false, optimizedGraph, readThread,
 })
 const signature = runtimeSignature(DEFAULT_SESSION_SETTINGS.graphOptimizationLevel)
 
-async function load (t: Test, pin: ModelPin, mode: LoaderSettings['optimizedGraph'] = 'readwrite'): Promise<LoadedModel> {
-  const loaded = await loadModel(s3, pin, settings(mode))
+async function load (t: Test, pin: ModelPin, mode: LoaderSettings['optimizedGraph'] = 'readwrite', thread: LoaderSettings['readThread'] = 'worker'): Promise<LoadedModel> {
+  const loaded = await loadModel(s3, pin, settings(mode, thread))
   t.teardown(() => loaded.classifier.release())
   return loaded
 }
@@ -78,6 +78,10 @@ t.test('the first load writes the graph beside the weights, keyed and described;
   t.equal(topK(scores(b), second.labels, 1)[0]!.label, expectedLabel(2, 1, 'red'))
   t.ok(a.every((value, i) => Math.abs(value - b[i]!) < 1e-4), 'the graph gives the scores of the weights')
   t.equal(await graphObject(pin).then((g) => g?.bytes.byteLength), written.bytes.byteLength, 'nothing is rewritten when the graph is used')
+  // read on the main thread instead of a worker: the same graph, checked the same way
+  const onMain = await load(t, pin, 'readwrite', 'main')
+  t.equal(onMain.graph.source, 'optimized-graph')
+  t.equal(onMain.weightsSha256, model.sha256.weights[1])
 })
 
 t.test('a graph whose bytes do not match its digest, made from other weights, or refused by ONNX Runtime is not used, and the load rewrites it', async (t) => {

@@ -62,7 +62,7 @@ t.test('a load with the pre-fault on serves the same model', async (t) => {
   const bucket = await createTestBucket(t, s3)
   const model = await uploadTinyModel(s3, bucket)
   const loaded = await loadModel(s3, pinOf(model, 1, 2), {
-    session: { graphOptimizationLevel: 'all', intraOpNumThreads: 0, spinning: false }, read: { partBytes: 1 << 20, concurrency: 2 }, fallbackSize: 224, prefault: true, optimizedGraph: 'off',
+    session: { graphOptimizationLevel: 'all', intraOpNumThreads: 0, spinning: false }, read: { partBytes: 1 << 20, concurrency: 2 }, fallbackSize: 224, prefault: true, optimizedGraph: 'off', readThread: 'main',
   })
   t.teardown(() => loaded.classifier.release())
   t.equal(loaded.weightsSha256, model.sha256.weights[0])

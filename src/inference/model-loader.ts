@@ -9,6 +9,7 @@ import {
   checkGraphMetadata, GRAPH_METADATA, graphTempFile, optimizedGraphKey, runtimeSignature, UnusableGraphError, writeOptimizedGraph,
   type GraphSignature, type OptimizedGraphMode,
 } from './optimized-graph.js'
+import { readInWorker } from './worker-read.js'
 import { DEFAULT_PARALLEL_READ, describeObject, readLatest, readVersion, type ParallelReadOptions, type VersionBytes } from './s3-objects.js'
 
 /** A model in memory: the session, its labels, and exactly which S3 versions (and bytes) it came from. */
@@ -41,6 +42,8 @@ export interface LoaderSettings {
   prefault: boolean
   /** Derived optimised graphs in the model bucket (optimized-graph.ts); the function's configuration turns them on. */
   optimizedGraph: OptimizedGraphMode
+  /** Where the weights or graph are read, hashed and copied: a worker thread (worker-read.ts) or the main thread. */
+  readThread: 'worker' | 'main'
 }
 
 export const DEFAULT_LOADER_SETTINGS: LoaderSettings = {
@@ -49,6 +52,7 @@ export const DEFAULT_LOADER_SETTINGS: LoaderSettings = {
   fallbackSize: 224,
   prefault: false,
   optimizedGraph: 'off',
+  readThread: 'worker',
 }
 
 /** Checks a pin's shape: version IDs present and printable, digests 64 lowercase hex digits when given. */
@@ -181,7 +185,8 @@ async function fromOptimizedGraph (
   let expected: string | undefined
   let graph: VersionBytes
   try {
-    graph = await readLatest(s3, ref, { ...read, inspect: (first) => { expected = checkGraphMetadata(first.Metadata ?? {}, pin, signature) } })
+    const inspect = ({ metadata }: { metadata: Record<string, string> }): void => { expected = checkGraphMetadata(metadata, pin, signature) }
+    graph = settings.readThread === 'worker' ? await readInWorker(s3, ref, { ...read, inspect }) : await readLatest(s3, ref, { ...read, inspect })
   } catch (error) {
     return { unused: `no usable optimised graph at ${describeObject(ref)}: ${reason(error)}` }
   }
@@ -205,10 +210,11 @@ async function fromWeights (
 ): Promise<Made> {
   const weightsRef = { bucket: pin.bucket, key: pin.weightsKey, versionId: pin.weightsVersionId }
   let prefault: Prefault | undefined
-  const weightsRead = readVersion(s3, weightsRef, {
+  const weightsOptions = {
     ...read,
-    onSize: (bytes) => { if (settings.prefault) prefault = startPrefault(bytes * PREFAULT_PER_WEIGHTS_BYTE) },
-  })
+    onSize: (bytes: number) => { if (settings.prefault) prefault = startPrefault(bytes * PREFAULT_PER_WEIGHTS_BYTE) },
+  }
+  const weightsRead = settings.readThread === 'worker' ? readInWorker(s3, weightsRef, weightsOptions) : readVersion(s3, weightsRef, weightsOptions)
   try {
     await runtimeReady
     const weights = await weightsRead

@@ -28,7 +28,7 @@ export interface ParallelReadOptions {
    * Looks at the first response's headers (user metadata, size) before any byte is read; throwing refuses the
    * object, ends the read and is what the read rejects with.
    */
-  inspect?: ((first: GetObjectCommandOutput) => void) | undefined
+  inspect?: ((head: { metadata: Record<string, string>, size: number }) => void) | undefined
 }
 
 /**
@@ -85,9 +85,9 @@ async function readParts (s3: S3Client, ref: ObjectRef, options: ParallelReadOpt
       if (httpStatusOf(error) !== 416) throw error
       first = await get()
     }
-    options.inspect?.(first)
-    versionId ??= first.VersionId
     const total = totalSize(first)
+    options.inspect?.({ metadata: first.Metadata ?? {}, size: total })
+    versionId ??= first.VersionId
     options.onSize?.(total)
     const bytes = Buffer.allocUnsafe(total)
     const hash = createHash('sha256')

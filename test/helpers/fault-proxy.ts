@@ -72,9 +72,13 @@ export interface FaultProxy {
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-/** Starts a proxy on 127.0.0.1 (a free port) in front of `upstream`; closed after the test. */
-export async function startFaultProxy (t: Teardown, upstream: string): Promise<FaultProxy> {
+/**
+ * Starts a proxy on 127.0.0.1 (a free port) in front of `upstream`; closed after the test. With `keepHost`, requests
+ * go upstream with the Host they came with (the proxy's): S3 checks a signature over the Host the client signed.
+ */
+export async function startFaultProxy (t: Teardown, upstream: string, options: { keepHost?: boolean } = {}): Promise<FaultProxy> {
   const target = new URL(upstream)
+  const keepHost = options.keepHost === true
   const rules: RuleState[] = []
   const requests: ProxiedRequest[] = []
   const sockets = new Set<Socket>()
@@ -85,11 +89,11 @@ export async function startFaultProxy (t: Teardown, upstream: string): Promise<F
     const state = rules.find((r) => r.applies(method, path))
     requests.push({ method, path, action: state?.rule.action.kind ?? 'pass' })
     if (state === undefined) {
-      forward(target, request, response, false)
+      forward(target, request, response, false, keepHost)
       return
     }
     state.hit()
-    apply(state.rule, target, request, response).catch(() => request.socket.destroy())
+    apply(state.rule, target, request, response, keepHost).catch(() => request.socket.destroy())
   })
   server.on('connection', (socket) => {
     sockets.add(socket)
@@ -156,16 +160,16 @@ class RuleState implements ActiveRule {
   }
 }
 
-async function apply (rule: FaultRule, target: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function apply (rule: FaultRule, target: URL, request: IncomingMessage, response: ServerResponse, keepHost: boolean): Promise<void> {
   if (rule.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, rule.delayMs))
   if (rule.until !== undefined) await rule.until.catch(() => {})
   const { action } = rule
   switch (action.kind) {
     case 'forward':
-      forward(target, request, response, false)
+      forward(target, request, response, false, keepHost)
       return
     case 'drop-reply':
-      forward(target, request, response, true)
+      forward(target, request, response, true, keepHost)
       return
     case 'reset':
       request.socket.resetAndDestroy()
@@ -184,8 +188,8 @@ async function apply (rule: FaultRule, target: URL, request: IncomingMessage, re
 }
 
 /** Sends the request upstream; relays the reply, or (with `dropReply`) reads all of it and then cuts the client off. */
-function forward (target: URL, request: IncomingMessage, response: ServerResponse, dropReply: boolean): void {
-  const headers: OutgoingHttpHeaders = { ...request.headers, host: target.host }
+function forward (target: URL, request: IncomingMessage, response: ServerResponse, dropReply: boolean, keepHost = false): void {
+  const headers: OutgoingHttpHeaders = { ...request.headers, host: keepHost ? request.headers.host : target.host }
   const upstream = httpRequest({
     host: target.hostname,
     port: target.port,
