@@ -1,5 +1,5 @@
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../src/inference/classifier.js'
-import { DEFAULT_PARALLEL_READ } from '../src/inference/s3-objects.js'
+import { DEFAULT_PARALLEL_READ, defaultDownload, usesGateway } from '../src/inference/read-settings.js'
 import { PREFAULT_GLIBC_TUNABLES, allocatorRetainsMemory } from '../src/inference/memory-prefault.js'
 import { OPTIMIZED_GRAPH_MODES, OPTIMIZED_GRAPH_PREFIX, type OptimizedGraphMode } from '../src/inference/optimized-graph.js'
 import { IMAGENET_PREPROCESS } from '../src/inference/preprocess.js'
@@ -186,18 +186,12 @@ export function readConfig (env: Env): HandlerConfig {
   }
 }
 
-/**
- * One GET of the whole object against a gateway of our own (radosgw), parallel ranged GETs against AWS S3. AWS caps a
- * connection at about 85-90 MB/s, so parts in parallel bring a 100 MB model in about one part's time. A single
- * radosgw on the function's machine is limited by its own CPU instead: one stream and eight ranges download at the
- * same rate when the machine is quiet, and while other work runs the eight ranges took 1.5-1.9 times as long as one
- * stream (bench/inference.ts: `cold_load_ms` and `cold_load_single_stream_ms`).
- */
+/** The download settings: the variables when set, else the defaults for AWS or a gateway (read-settings.ts). */
 function downloadSettings (env: Env, setting: (name: string, min: number) => number | undefined): HandlerConfig['download'] {
-  const gateway = (env.AWS_ENDPOINT_URL_S3 ?? '').trim() !== ''
+  const defaults = defaultDownload(usesGateway(env))
   return {
-    partBytes: setting('MODEL_DOWNLOAD_PART_BYTES', 64 * 1024) ?? (gateway ? 2 ** 31 - 1 : DEFAULT_PARALLEL_READ.partBytes),
-    concurrency: setting('MODEL_DOWNLOAD_CONCURRENCY', 1) ?? (gateway ? 1 : DEFAULT_PARALLEL_READ.concurrency),
+    partBytes: setting('MODEL_DOWNLOAD_PART_BYTES', 64 * 1024) ?? defaults.partBytes,
+    concurrency: setting('MODEL_DOWNLOAD_CONCURRENCY', 1) ?? defaults.concurrency,
   }
 }
 

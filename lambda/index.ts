@@ -1,48 +1,14 @@
 /**
- * The Lambda entry point (`index.handler`). Module scope runs once per execution environment: configuration read
- * and checked (a ConfigurationError here fails the init phase with a message naming the variable), one S3 client
- * (keep-alive connections reused by warm invocations), one logger, one model cache inside the handler, and the
- * configuration's pinned model loaded into it.
+ * The Lambda entry point (`index.handler`), built as a small module of its own (dist/lambda/index.mjs): it starts the
+ * download of the configuration's pinned model (src/inference/early-read.ts) and only then imports the function
+ * (lambda/main.ts, dist/lambda/main.mjs), whose 1.9 MB take V8 about 100 ms to compile and the AWS SDK in them about
+ * 200 ms more to evaluate. The download runs on a worker thread meanwhile; the function's loader takes it over.
  */
 import type { Handler } from 'aws-lambda'
-import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
-import { warmUpRuntime } from '../src/inference/classifier.js'
-import { loadSharp } from '../src/inference/preprocess.js'
-import { createLogger } from '../src/logging.js'
-import { readConfig } from './config.js'
-import { createHandler, type FunctionAnswer } from './handler.js'
+import { startEarlyRead } from '../src/inference/early-read.js'
+import type { FunctionAnswer } from './handler.js'
 
-const config = readConfig(process.env)
-const logger = createLogger('modelpin-inference')
-const s3 = createS3Client(s3SettingsFromEnv(process.env))
+startEarlyRead(process.env)
 
-const inference = createHandler(config, { s3, logger })
-export const handler: Handler<unknown, FunctionAnswer> = inference
-
-/**
- * How long the init phase waits for the preload: Lambda ends an init that takes over 10 s. A load that takes longer
- * (a slow S3, a busy machine) goes on in the background, and the first request waits for it as for any load.
- */
-const PRELOAD_WAIT_MS = 8000
-
-// The configuration's pinned model loads in the init phase (which Lambda runs with a CPU boost, and does not bill for
-// on-demand functions) rather than on the first request. Its download starts first; ONNX Runtime and sharp, which
-// this bundle imports only on first use, load while the bytes arrive (without pins: at once), so that the first
-// request finds everything in memory.
-let waited: NodeJS.Timeout | undefined
-const ready = await Promise.race([
-  Promise.all([inference.preload(), warmUpRuntime(), loadSharp()]).then(() => true),
-  new Promise<false>((resolve) => { waited = setTimeout(() => resolve(false), PRELOAD_WAIT_MS) }),
-])
-clearTimeout(waited)
-if (!ready) logger.warn({ waitedMs: PRELOAD_WAIT_MS }, 'the configured model is still loading; the first request waits for it')
-
-logger.info({
-  bucket: config.bucket,
-  weightsKey: config.weightsKey,
-  labelsKey: config.labelsKey,
-  weightsVersionId: config.pin?.weightsVersionId,
-  labelsVersionId: config.pin?.labelsVersionId,
-  allowLatest: config.allowLatest,
-  graphOptimizationLevel: config.session.graphOptimizationLevel,
-}, 'inference function initialised')
+const { handler: main } = await import('./main.js')
+export const handler: Handler<unknown, FunctionAnswer> = main

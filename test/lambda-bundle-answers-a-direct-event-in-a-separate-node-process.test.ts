@@ -76,6 +76,29 @@ t.test('the bundle, in its own process, classifies a direct event with the confi
   t.match(first.cache, { loads: 1, misses: 0, hits: 1 }, 'the first request found it in memory')
 })
 
+t.test('the entry point starts the download before the function loads; the first cold start writes the graph, the next uses it', async (t) => {
+  const s3 = testS3Client()
+  const bucket = await createTestBucket(t, s3)
+  const model = await uploadTinyModel(s3, bucket)
+  const image = { base64: (await colourPhoto('red')).toString('base64') }
+  const env = { ...pinToEnvironment(pinOf(model, 1, 2)), OUTPUT_BUCKET: bucket }
+  const coldStart = async (): Promise<{ init: any, load: any, answer: any }> => {
+    const { results, stdout } = await invoke(env, [{ image }])
+    const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+    return { init: logs.find((l) => l.msg === 'inference function initialised'), load: logs.find((l) => l.msg === 'model loaded'), answer: results[0] }
+  }
+  const first = await coldStart()
+  t.match(first.init.earlyRead, { status: /^reading s3:\/\/.*\/modelpin-optimized\/.*\.ort$/, unused: false }, 'the entry point started reading the graph')
+  t.equal(first.load.graph.source, 'weights', 'there was none yet: the weights')
+  t.match(first.load.graph.note, /does not exist; wrote s3:/)
+  const second = await coldStart()
+  t.equal(second.load.graph.source, 'optimized-graph', 'the next cold start loads the graph the first one wrote')
+  t.ok(second.init.earlyRead.at <= second.init.functionEvaluatedAt,
+    `the read started (${second.init.earlyRead.at} ms into the process) before the function's module ran (${second.init.functionEvaluatedAt} ms)`)
+  t.equal(second.answer.predictions[0].label, expectedLabel(1, 2, 'red'))
+  t.equal(second.answer.model.weightsSha256, model.sha256.weights[0])
+})
+
 t.test('a configured model that fails to load at init is refused by name on the first request, and init still ends', async (t) => {
   const s3 = testS3Client()
   const bucket = await createTestBucket(t, s3)

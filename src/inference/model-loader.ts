@@ -1,4 +1,6 @@
-import type { S3Client } from '@aws-sdk/client-s3'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { Classifier, DEFAULT_SESSION_SETTINGS, warmUpRuntime, type SessionSettings } from './classifier.js'
 import { ChecksumMismatchError, InvalidPinError } from './errors.js'
 import { parseLabels } from './labels.js'
@@ -6,11 +8,14 @@ import { PREFAULT_PER_WEIGHTS_BYTE, startPrefault, type Prefault } from './memor
 import type { ModelPin } from '../contract/pin.js'
 import { isSha256, isVersionId, SHA256_RULE, VERSION_ID_RULE } from '../contract/rules.js'
 import {
-  checkGraphMetadata, GRAPH_METADATA, graphTempFile, optimizedGraphKey, runtimeSignature, UnusableGraphError, writeOptimizedGraph,
+  checkGraphMetadata, GRAPH_METADATA, graphTempFile, optimizedGraphKey, runtimeSignature, UnusableGraphError,
   type GraphSignature, type OptimizedGraphMode,
 } from './optimized-graph.js'
-import { readInWorker } from './worker-read.js'
-import { DEFAULT_PARALLEL_READ, describeObject, readLatest, readVersion, type ParallelReadOptions, type VersionBytes } from './s3-objects.js'
+import { takeEarlyRead } from './early-read.js'
+import {
+  DEFAULT_PARALLEL_READ, describeObject, readInWorker, readLatest, readVersion, translateS3Error,
+  type ObjectRef, type ParallelReadOptions, type VersionBytes,
+} from './s3-objects.js'
 
 /** A model in memory: the session, its labels, and exactly which S3 versions (and bytes) it came from. */
 export interface LoadedModel {
@@ -186,7 +191,8 @@ async function fromOptimizedGraph (
   let graph: VersionBytes
   try {
     const inspect = ({ metadata }: { metadata: Record<string, string> }): void => { expected = checkGraphMetadata(metadata, pin, signature) }
-    graph = settings.readThread === 'worker' ? await readInWorker(s3, ref, { ...read, inspect }) : await readLatest(s3, ref, { ...read, inspect })
+    graph = await takenOver(ref, inspect) ??
+      (settings.readThread === 'worker' ? await readInWorker(s3, ref, { ...read, inspect }) : await readLatest(s3, ref, { ...read, inspect }))
   } catch (error) {
     return { unused: `no usable optimised graph at ${describeObject(ref)}: ${reason(error)}` }
   }
@@ -214,7 +220,8 @@ async function fromWeights (
     ...read,
     onSize: (bytes: number) => { if (settings.prefault) prefault = startPrefault(bytes * PREFAULT_PER_WEIGHTS_BYTE) },
   }
-  const weightsRead = settings.readThread === 'worker' ? readInWorker(s3, weightsRef, weightsOptions) : readVersion(s3, weightsRef, weightsOptions)
+  const weightsRead = takenOver(weightsRef, () => {}).then(async (early) => early ??
+    (settings.readThread === 'worker' ? await readInWorker(s3, weightsRef, weightsOptions) : await readVersion(s3, weightsRef, weightsOptions)))
   try {
     await runtimeReady
     const weights = await weightsRead
@@ -229,9 +236,48 @@ async function fromWeights (
   }
 }
 
+/**
+ * The function's early read of exactly `ref` (early-read.ts), when one was started: awaited, checked by `inspect`
+ * and shaped as the reader's own answer; undefined when there is none, and the caller reads.
+ */
+async function takenOver (ref: ObjectRef, inspect: (head: { metadata: Record<string, string>, size: number }) => void): Promise<VersionBytes | undefined> {
+  const early = takeEarlyRead(ref)
+  if (early === undefined) return undefined
+  try {
+    const read = await early.read
+    inspect({ metadata: read.metadata, size: read.bytes.byteLength })
+    return { ...read, versionId: read.versionId ?? ref.versionId ?? 'null' }
+  } catch (error) {
+    throw translateS3Error(error, ref)
+  }
+}
+
 function reason (error: unknown): string {
   if (error instanceof UnusableGraphError) return error.message
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
   const message = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error)
   return status === undefined ? message : `${message} (HTTP ${status})`
+}
+
+/** Uploads the graph ONNX Runtime saved in `file`, made from the verified weights of `pin` (sha256 `weightsSha256`). */
+export async function writeOptimizedGraph (
+  s3: S3Client, pin: ModelPin, signature: GraphSignature, file: string, weightsSha256: string
+): Promise<{ key: string, bytes: number }> {
+  const body = await readFile(file)
+  const key = optimizedGraphKey(pin, signature)
+  await s3.send(new PutObjectCommand({
+    Bucket: pin.bucket,
+    Key: key,
+    Body: body,
+    ContentType: 'application/octet-stream',
+    Metadata: {
+      [GRAPH_METADATA.sha256]: createHash('sha256').update(body).digest('hex'),
+      [GRAPH_METADATA.weightsSha256]: weightsSha256,
+      [GRAPH_METADATA.weightsVersionId]: pin.weightsVersionId,
+      [GRAPH_METADATA.ortVersion]: signature.ortVersion,
+      [GRAPH_METADATA.cpu]: signature.cpu,
+      [GRAPH_METADATA.level]: signature.level,
+    },
+  }))
+  return { key, bytes: body.byteLength }
 }

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { ModelPin } from '../contract/pin.js'
 import type { SessionSettings } from './classifier.js'
 
@@ -26,6 +25,9 @@ import type { SessionSettings } from './classifier.js'
  * verifies as it does the weights'. Anything that does not match (or is missing, unreadable or refused by ONNX
  * Runtime) falls back to the pinned weights, and that load writes a fresh graph (mode `readwrite`). The pinned
  * weights stay the truth: the key names their VersionId, which S3 never changes, and a pin's sha256 must match.
+ *
+ * This module imports nothing but Node's own: the function's early read (early-read.ts) names the graph with it
+ * before the AWS SDK is loaded. The loader (model-loader.ts) reads and writes the graphs.
  */
 
 /** `readwrite`: use a matching graph, write one when there is none; `read`: never write; `off`: weights only. */
@@ -124,27 +126,4 @@ export function checkGraphMetadata (metadata: Record<string, string>, pin: Model
 export async function graphTempFile (): Promise<{ path: string, remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'modelpin-graph-'))
   return { path: join(dir, 'optimized.ort'), remove: async () => await rm(dir, { recursive: true, force: true }) }
-}
-
-/** Uploads the graph ONNX Runtime saved in `file`, made from the verified weights of `pin` (sha256 `weightsSha256`). */
-export async function writeOptimizedGraph (
-  s3: S3Client, pin: ModelPin, signature: GraphSignature, file: string, weightsSha256: string
-): Promise<{ key: string, bytes: number }> {
-  const body = await readFile(file)
-  const key = optimizedGraphKey(pin, signature)
-  await s3.send(new PutObjectCommand({
-    Bucket: pin.bucket,
-    Key: key,
-    Body: body,
-    ContentType: 'application/octet-stream',
-    Metadata: {
-      [GRAPH_METADATA.sha256]: createHash('sha256').update(body).digest('hex'),
-      [GRAPH_METADATA.weightsSha256]: weightsSha256,
-      [GRAPH_METADATA.weightsVersionId]: pin.weightsVersionId,
-      [GRAPH_METADATA.ortVersion]: signature.ortVersion,
-      [GRAPH_METADATA.cpu]: signature.cpu,
-      [GRAPH_METADATA.level]: signature.level,
-    },
-  }))
-  return { key, bytes: body.byteLength }
 }

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { GetObjectCommand, HeadObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3'
 import { classifyS3Error, httpStatusOf, isNotFound } from '../aws/s3-errors.js'
+import { DEFAULT_PARALLEL_READ as READ_DEFAULTS } from './read-settings.js'
+import { readUrlInWorker } from './worker-read.js'
 import { AccessDeniedError, ImageTooLargeError, InferenceError, VersionNotFoundError } from './errors.js'
 
 /** One S3 object; `versionId` undefined means the latest version (only ever used for input images). */
@@ -31,13 +34,8 @@ export interface ParallelReadOptions {
   inspect?: ((head: { metadata: Record<string, string>, size: number }) => void) | undefined
 }
 
-/**
- * 8 MiB parts, 8 at a time: AWS's guidance for S3 throughput is one connection per 8-16 MB range, and about
- * 85-90 MB/s per connection from Lambda, so a 100 MB model arrives in about one part's time instead of a
- * single stream's second or more. Against radosgw on two cores the server is the limit and parallelism is
- * neutral (bench/inference.ts measures both).
- */
-export const DEFAULT_PARALLEL_READ: ParallelReadOptions = { partBytes: 8 * 1024 * 1024, concurrency: 8 }
+/** How model bytes are downloaded by default (read-settings.ts). */
+export const DEFAULT_PARALLEL_READ: ParallelReadOptions = READ_DEFAULTS
 
 export interface VersionBytes {
   bytes: Buffer
@@ -127,6 +125,21 @@ async function readParts (s3: S3Client, ref: ObjectRef, options: ParallelReadOpt
     throw translateS3Error(error, ref)
   } finally {
     options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/**
+ * `readVersion` (or, without a VersionId, `readLatest`) on a worker thread (worker-read.ts): the GETs go out from a URL
+ * this client presigns, and the main thread only gets the filled, hashed buffer.
+ */
+export async function readInWorker (s3: S3Client, ref: ObjectRef, options: ParallelReadOptions): Promise<VersionBytes> {
+  try {
+    options.signal?.throwIfAborted()
+    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }), { expiresIn: 900 })
+    const read = await readUrlInWorker(url, describeObject(ref), options)
+    return { ...read, versionId: read.versionId ?? ref.versionId ?? 'null' }
+  } catch (error) {
+    throw translateS3Error(error, ref)
   }
 }
 

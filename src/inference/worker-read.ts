@@ -1,7 +1,4 @@
 import { Worker } from 'node:worker_threads'
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { translateS3Error, type ObjectRef, type ParallelReadOptions, type VersionBytes } from './s3-objects.js'
 
 /**
  * Reading a large object on a worker thread.
@@ -11,8 +8,9 @@ import { translateS3Error, type ObjectRef, type ParallelReadOptions, type Versio
  * through the HTTP parser), copying them into one buffer about 100 ms (page faults on memory never touched) and
  * hashing about 90 ms, while the same thread also compiles the function's bundle and loads ONNX Runtime and sharp.
  * So the whole read (the GETs, the copy and the sha256) runs on a worker with only node:http(s) and node:crypto,
- * from a presigned URL the S3 client makes (about 1 ms, no request); the worker allocates the buffer, fills and
- * hashes it and transfers it (no copy) to the main thread, which only creates the session from it.
+ * from a presigned URL (no request: the S3 client's presigner in s3-objects.ts, or src/aws/presign.ts before the SDK
+ * is loaded); the worker allocates the buffer, fills and hashes it and transfers it (no copy) to the main thread,
+ * which only creates the session from it. This module imports nothing but Node's own.
  *
  * Ranged GETs go out `concurrency` at a time like the main-thread reader (s3-objects.ts); a part that gets no answer
  * or a 5xx is sent again up to three times; S3's error (status, code, message) comes back as the SDK would report
@@ -145,14 +143,31 @@ export class WorkerReadError extends Error {
   }
 }
 
+/** What a worker read gives: the bytes (in a buffer of their own), their sha256, the first answer's headers. */
+export interface WorkerRead {
+  bytes: Buffer
+  sha256: string
+  /** S3's VersionId header; undefined from an unversioned bucket */
+  versionId: string | undefined
+  /** `x-amz-meta-*` headers without the prefix, as the SDK's `Metadata` */
+  metadata: Record<string, string>
+}
+
+export interface WorkerReadOptions {
+  partBytes: number
+  concurrency: number
+  signal?: AbortSignal | undefined
+  /** Sees the first answer's user metadata and size before the bytes arrive; throwing stops the read. */
+  inspect?: ((head: { metadata: Record<string, string>, size: number }) => void) | undefined
+  onSize?: ((bytes: number) => void) | undefined
+}
+
 /**
- * Reads one object (the version `ref` names, or the latest when it names none) on a worker thread, as
- * `readVersion` does on the main thread: ranged GETs, hashed in order as they arrive. `options.inspect` sees the first
- * answer's user metadata and size before the bytes arrive (throwing stops the read); `options.onSize` is told the size.
+ * Reads the object a presigned GET `url` names on a worker thread, in ranged GETs hashed in order as they arrive. S3's
+ * refusals reject with a WorkerReadError shaped as the SDK's errors; `describe` names the object in other failures.
  */
-export async function readInWorker (s3: S3Client, ref: ObjectRef, options: ParallelReadOptions): Promise<VersionBytes> {
+export async function readUrlInWorker (url: string, describe: string, options: WorkerReadOptions): Promise<WorkerRead> {
   options.signal?.throwIfAborted()
-  const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }), { expiresIn: 900 })
   // execArgv []: the parent's flags (a loader, --input-type=module) are of no use here and would change how the
   // script is read.
   const worker = new Worker(WORKER, {
@@ -160,7 +175,7 @@ export async function readInWorker (s3: S3Client, ref: ObjectRef, options: Paral
   })
   let head: Extract<WorkerMessage, { kind: 'head' }> | undefined
   try {
-    return await new Promise<VersionBytes>((resolve, reject) => {
+    return await new Promise<WorkerRead>((resolve, reject) => {
       const stop = (error: unknown): void => {
         reject(error)
         // the `finally` below waits for the worker to end
@@ -168,12 +183,10 @@ export async function readInWorker (s3: S3Client, ref: ObjectRef, options: Paral
       }
       const onAbort = (): void => stop(options.signal?.reason)
       options.signal?.addEventListener('abort', onAbort, { once: true })
-      // aborted while the URL was being signed
-      if (options.signal?.aborted === true) onAbort()
       worker.once('exit', (code) => {
         options.signal?.removeEventListener('abort', onAbort)
         // after `done` this changes nothing; before it, the worker died without a word
-        reject(new Error(`the worker reading ${ref.key} exited (code ${code}) before the object was read`))
+        reject(new Error(`the worker reading ${describe} exited (code ${code}) before the object was read`))
       })
       worker.once('error', stop)
       worker.on('message', (message: WorkerMessage) => {
@@ -183,7 +196,7 @@ export async function readInWorker (s3: S3Client, ref: ObjectRef, options: Paral
             options.inspect?.({ metadata: userMetadata(message.headers), size: message.total })
             options.onSize?.(message.total)
           } else if (message.kind === 'done') {
-            const versionId = header(head?.headers['x-amz-version-id']) ?? ref.versionId ?? 'null'
+            const versionId = header(head?.headers['x-amz-version-id'])
             resolve({ bytes: Buffer.from(message.buffer), sha256: message.sha256, versionId, metadata: userMetadata(head?.headers ?? {}) })
           } else {
             stop(new WorkerReadError(message.message, message.status, message.code))
@@ -193,8 +206,6 @@ export async function readInWorker (s3: S3Client, ref: ObjectRef, options: Paral
         }
       })
     })
-  } catch (error) {
-    throw translateS3Error(error, ref)
   } finally {
     await worker.terminate()
   }

@@ -1,0 +1,56 @@
+/**
+ * The function itself, which the Lambda entry point (lambda/index.ts, `index.handler`) imports once it has started the
+ * model's download. Module scope runs once per execution environment: configuration read
+ * and checked (a ConfigurationError here fails the init phase with a message naming the variable), one S3 client
+ * (keep-alive connections reused by warm invocations), one logger, one model cache inside the handler, and the
+ * configuration's pinned model loaded into it.
+ */
+import type { Handler } from 'aws-lambda'
+import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
+import { warmUpRuntime } from '../src/inference/classifier.js'
+import { dropEarlyRead, earlyReadStatus } from '../src/inference/early-read.js'
+import { loadSharp } from '../src/inference/preprocess.js'
+import { createLogger } from '../src/logging.js'
+import { readConfig } from './config.js'
+import { createHandler, type FunctionAnswer } from './handler.js'
+
+// When this module's body starts: after the bundle is compiled and the SDK evaluated (the init line reports it).
+const evaluatedAt = Math.round(performance.now())
+const config = readConfig(process.env)
+const logger = createLogger('modelpin-inference')
+const s3 = createS3Client(s3SettingsFromEnv(process.env))
+
+const inference = createHandler(config, { s3, logger })
+export const handler: Handler<unknown, FunctionAnswer> = inference
+
+/**
+ * How long the init phase waits for the preload: Lambda ends an init that takes over 10 s. A load that takes longer
+ * (a slow S3, a busy machine) goes on in the background, and the first request waits for it as for any load.
+ */
+const PRELOAD_WAIT_MS = 8000
+
+// The configuration's pinned model loads in the init phase (which Lambda runs with a CPU boost, and does not bill for
+// on-demand functions) rather than on the first request. Its download starts first; ONNX Runtime and sharp, which
+// this bundle imports only on first use, load while the bytes arrive (without pins: at once), so that the first
+// request finds everything in memory.
+let waited: NodeJS.Timeout | undefined
+const ready = await Promise.race([
+  Promise.all([inference.preload(), warmUpRuntime(), loadSharp()]).then(() => true),
+  new Promise<false>((resolve) => { waited = setTimeout(() => resolve(false), PRELOAD_WAIT_MS) }),
+])
+clearTimeout(waited)
+// A read the preload did not take (it names another object than the configuration turned out to): not needed.
+const earlyReadUnused = ready && dropEarlyRead()
+if (!ready) logger.warn({ waitedMs: PRELOAD_WAIT_MS }, 'the configured model is still loading; the first request waits for it')
+
+logger.info({
+  bucket: config.bucket,
+  weightsKey: config.weightsKey,
+  labelsKey: config.labelsKey,
+  weightsVersionId: config.pin?.weightsVersionId,
+  labelsVersionId: config.pin?.labelsVersionId,
+  allowLatest: config.allowLatest,
+  graphOptimizationLevel: config.session.graphOptimizationLevel,
+  earlyRead: { ...earlyReadStatus(), unused: earlyReadUnused },
+  functionEvaluatedAt: evaluatedAt,
+}, 'inference function initialised')
