@@ -81,6 +81,7 @@ async function bundle (entry: string, outfile: string, options: { minify: boolea
     metafile: true,
     logLevel: 'warning',
     plugins: options.plugins ?? [],
+    mainFields: ['module', 'main'],
     // The SDK is CommonJS and calls require() for Node built-ins; an ES module has no require of its own.
     banner: { js: `import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);${options.banner === undefined ? '' : `\n${options.banner}`}` },
   })
