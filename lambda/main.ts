@@ -9,7 +9,7 @@ import type { Handler } from 'aws-lambda'
 import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import { warmUpRuntime } from '../src/inference/classifier.js'
 import { dropEarlyRead, earlyReadStatus } from '../src/inference/early-read.js'
-import { loadSharp } from '../src/inference/preprocess.js'
+import { warmUpPreprocessing } from '../src/inference/preprocess.js'
 import { createLogger } from '../src/logging.js'
 import { readConfig } from './config.js'
 import { createHandler, type FunctionAnswer } from './handler.js'
@@ -30,12 +30,12 @@ export const handler: Handler<unknown, FunctionAnswer> = inference
 const PRELOAD_WAIT_MS = 8000
 
 // The configuration's pinned model loads in the init phase (which Lambda runs with a CPU boost, and does not bill for
-// on-demand functions) rather than on the first request. Its download starts first; ONNX Runtime and sharp, which
-// this bundle imports only on first use, load while the bytes arrive (without pins: at once), so that the first
-// request finds everything in memory.
+// on-demand functions) rather than on the first request. Its download started first, in the entry point
+// (lambda/index.ts); ONNX Runtime and sharp, which this bundle imports only on first use, load while the bytes arrive
+// (without pins: at once), and sharp runs one small image, so that the first request finds everything in memory.
 let waited: NodeJS.Timeout | undefined
 const ready = await Promise.race([
-  Promise.all([inference.preload(), warmUpRuntime(), loadSharp()]).then(() => true),
+  Promise.all([inference.preload(), warmUpRuntime(), warmUpPreprocessing()]).then(() => true),
   new Promise<false>((resolve) => { waited = setTimeout(() => resolve(false), PRELOAD_WAIT_MS) }),
 ])
 clearTimeout(waited)

@@ -33,7 +33,7 @@ interface EarlyRead {
  * two bundles (lambda/index.ts, lambda/main.ts), each with its own copy of this module.
  */
 const SLOT = Symbol.for('modelpin.early-read')
-interface Slot { early: EarlyRead | undefined, status: { status: string, at: number } | undefined }
+interface Slot { early: EarlyRead | undefined, status: { status: string, at: number, doneAt?: number } | undefined }
 const slot: Slot = ((globalThis as Record<symbol, Slot | undefined>)[SLOT] ??= { early: undefined, status: undefined })
 
 /** What the early read would fetch for `env`, or why there is none. */
@@ -75,8 +75,11 @@ export function startEarlyRead (env: Record<string, string | undefined>): string
   return status
 }
 
-/** What the early read of this process did (`at`: ms since the process started), for the init log line. */
-export function earlyReadStatus (): { status: string, at: number } | undefined {
+/**
+ * What the early read of this process did, for the init log line: `at` when it started and `doneAt` when it ended,
+ * in ms since the process started.
+ */
+export function earlyReadStatus (): { status: string, at: number, doneAt?: number } | undefined {
   return slot.status
 }
 
@@ -104,7 +107,8 @@ function startRead (env: Record<string, string | undefined>): string {
     const abort = new AbortController()
     const read = readUrlInWorker(url, `s3://${plan.bucket}/${plan.key}`, { partBytes: plan.partBytes, concurrency: plan.concurrency, signal: abort.signal })
     // Taken over by the loader, which reports a failure; until then it must not be an unhandled rejection.
-    read.catch(() => {})
+    const done = (): void => { if (slot.status !== undefined) slot.status.doneAt = Math.round(performance.now()) }
+    read.then(done, done)
     slot.early = { bucket: plan.bucket, key: plan.key, versionId: plan.versionId, read, startedAt: performance.now(), abort }
     return `reading s3://${plan.bucket}/${plan.key}`
   } catch (error) {

@@ -54,6 +54,21 @@ export async function loadSharp (): Promise<typeof Sharp> {
   return await loading
 }
 
+let warmingUp: Promise<void> | undefined
+
+/**
+ * Loads sharp and runs one small JPEG through the whole preprocessing, once per process; never rejects. The first
+ * pipeline of a process starts libvips' threads and its JPEG decoder: about 10-13 ms more than a warm one here,
+ * which the function's init (lambda/main.ts) pays instead of its first request.
+ */
+export async function warmUpPreprocessing (): Promise<void> {
+  warmingUp ??= loadSharp()
+    .then(async (sharp) => await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 120, b: 40 } } }).jpeg().toBuffer())
+    .then(async (jpeg) => { await preprocessImage(jpeg, { ...IMAGENET_PREPROCESS, size: 32, resize: 36 }) })
+    .catch(() => {})
+  await warmingUp
+}
+
 /**
  * Decodes an image and returns the model's input as NCHW float32 (1 x 3 x size x size): EXIF orientation applied,
  * shorter side scaled to `resize` and the centre `size` square kept, alpha dropped, greyscale and CMYK converted to
