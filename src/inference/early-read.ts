@@ -92,7 +92,8 @@ function startRead (env: Record<string, string | undefined>): string {
     if (accessKeyId === undefined || accessKeyId === '' || secretAccessKey === undefined || secretAccessKey === '') {
       return 'no credentials in the environment'
     }
-    const endpoint = env.AWS_ENDPOINT_URL_S3?.trim() === '' ? undefined : env.AWS_ENDPOINT_URL_S3?.trim()
+    // the endpoint rule of s3SettingsFromEnv (src/aws/s3-client.ts, which imports the SDK): S3's own, then the general one
+    const endpoint = [env.AWS_ENDPOINT_URL_S3, env.AWS_ENDPOINT_URL].map((e) => e?.trim()).find((e) => e !== undefined && e !== '')
     const pathStyle = env.S3_FORCE_PATH_STYLE?.trim()
     const url = presignGetObject({
       endpoint,

@@ -122,7 +122,8 @@ export async function loadModel (s3: S3Client, pin: ModelPin, settings: LoaderSe
       else if (abort.signal.aborted) throw firstFailure
       else [note, graphMs] = [tried.unused, performance.now() - started]
     }
-    const save = signature !== undefined && settings.optimizedGraph === 'readwrite' ? await graphTempFile() : undefined
+    // Only a load from the weights saves a graph, and only when it may write it.
+    const save = made === undefined && signature !== undefined && settings.optimizedGraph === 'readwrite' ? await graphTempFile() : undefined
     try {
       made ??= await fromWeights(s3, pin, settings, read, runtimeReady, save?.path)
       classifier = made.classifier
