@@ -1,4 +1,5 @@
 import { presignGetObject } from '../aws/presign.js'
+import { s3SettingsFromEnv } from '../aws/s3-settings.js'
 import { optimizedGraphKey, runtimeSignature, OPTIMIZED_GRAPH_MODES, type GraphSignature } from './optimized-graph.js'
 import { defaultDownload, usesGateway } from './read-settings.js'
 import { readUrlInWorker, type WorkerRead } from './worker-read.js'
@@ -92,13 +93,12 @@ function startRead (env: Record<string, string | undefined>): string {
     if (accessKeyId === undefined || accessKeyId === '' || secretAccessKey === undefined || secretAccessKey === '') {
       return 'no credentials in the environment'
     }
-    // the endpoint rule of s3SettingsFromEnv (src/aws/s3-client.ts, which imports the SDK): S3's own, then the general one
-    const endpoint = [env.AWS_ENDPOINT_URL_S3, env.AWS_ENDPOINT_URL].map((e) => e?.trim()).find((e) => e !== undefined && e !== '')
-    const pathStyle = env.S3_FORCE_PATH_STYLE?.trim()
+    // as the S3 client reads them (endpoint, region, path style); a setting it refuses ends the early read here
+    const { endpoint, region, forcePathStyle } = s3SettingsFromEnv(env)
     const url = presignGetObject({
       endpoint,
-      region: env.AWS_REGION?.trim() || 'us-east-1',
-      forcePathStyle: pathStyle === 'true' || (pathStyle !== 'false' && endpoint !== undefined),
+      region,
+      forcePathStyle,
       credentials: { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN },
       bucket: plan.bucket,
       key: plan.key,
