@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process'
-import { resolve } from 'node:path'
+import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { Script } from 'node:vm'
 import t from 'tap'
+import { codeCacheMatches } from '../lambda/code-cache.js'
 import { pinToEnvironment } from '../src/contract/pin.js'
 import { S3_ENV, createTestBucket, testS3Client } from './helpers/s3.js'
 import { colourPhoto } from './helpers/images.js'
@@ -23,11 +26,11 @@ for (const event of JSON.parse(process.env.EVENTS)) {
 }
 `
 
-async function invoke (env: Record<string, string>, events: unknown[]): Promise<{ results: any[], stdout: string }> {
+async function invoke (env: Record<string, string>, events: unknown[], entry = bundle): Promise<{ results: any[], stdout: string }> {
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', RUNNER], {
     // Outside the repository, so nothing resolves through tsx or the sources: only the bundle and node_modules.
     cwd: '/',
-    env: { PATH: process.env.PATH ?? '', ...S3_ENV, ...env, BUNDLE: bundle, EVENTS: JSON.stringify(events), LOG_LEVEL: 'info' },
+    env: { PATH: process.env.PATH ?? '', ...S3_ENV, ...env, BUNDLE: entry, EVENTS: JSON.stringify(events), LOG_LEVEL: 'info' },
     maxBuffer: 16 << 20,
   })
   const results = stdout.split('\n').filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)))
@@ -97,6 +100,57 @@ t.test('the entry point starts the download before the function loads; the first
     `the read started (${second.init.earlyRead.at} ms into the process) before the function's module ran (${second.init.functionEvaluatedAt} ms)`)
   t.equal(second.answer.predictions[0].label, expectedLabel(1, 2, 'red'))
   t.equal(second.answer.model.weightsSha256, model.sha256.weights[0])
+  t.equal(second.init.codeCache.status, 'used', 'the function was compiled from the code cache the build made')
+})
+
+t.test('a code cache made for another source or refused by V8 only costs the compile: the function answers the same', async (t) => {
+  const s3 = testS3Client()
+  const bucket = await createTestBucket(t, s3)
+  const model = await uploadTinyModel(s3, bucket)
+  const image = { base64: (await colourPhoto('green')).toString('base64') }
+  const env = { ...pinToEnvironment(pinOf(model, 2, 2)), OUTPUT_BUCKET: bucket }
+  // A copy of the bundle beside the repository's node_modules, whose cache this test may spoil.
+  const dir = await mkdtemp(join(root, 'dist/.code-cache-test-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  for (const file of ['index.mjs', 'main.cjs', 'main.cjs.cache']) await copyFile(resolve(root, 'dist/lambda', file), join(dir, file))
+  const cache = await readFile(join(dir, 'main.cjs.cache'))
+  const header = cache.subarray(0, cache.indexOf(10) + 1)
+  t.match(header.toString('latin1'), new RegExp(`^modelpin-code-cache [0-9a-f]{64} ${process.version}\n$`), 'the cache names its source\'s sha256 and Node\'s version')
+
+  const coldStart = async (): Promise<{ init: any, answer: any }> => {
+    const { results, stdout } = await invoke(env, [{ image }], join(dir, 'index.mjs'))
+    const init = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.msg === 'inference function initialised')
+    return { init, answer: results[0] }
+  }
+  const expected = expectedLabel(2, 2, 'green')
+  const used = await coldStart()
+  t.equal(used.init.codeCache.status, 'used')
+  t.equal(used.answer.predictions[0].label, expected)
+
+  // The header of another source: not handed to V8 at all.
+  await writeFile(join(dir, 'main.cjs.cache'), Buffer.concat([Buffer.from(header.toString('latin1').replace(/[0-9a-f]{64}/, '0'.repeat(64)), 'latin1'), cache.subarray(header.length)]))
+  const stale = await coldStart()
+  t.equal(stale.init.codeCache.status, 'stale')
+  t.equal(stale.answer.predictions[0].label, expected)
+
+  // The right header over V8 data made for another script: V8 checks it and refuses it.
+  await writeFile(join(dir, 'main.cjs.cache'), Buffer.concat([header, new Script('"another script"').createCachedData()]))
+  const rejected = await coldStart()
+  t.equal(rejected.init.codeCache.status, 'rejected')
+  t.equal(rejected.answer.predictions[0].label, expected)
+
+  await rm(join(dir, 'main.cjs.cache'))
+  const absent = await coldStart()
+  t.equal(absent.init.codeCache.status, 'absent')
+  t.equal(absent.answer.predictions[0].label, expected)
+})
+
+t.test('the build makes the code cache once per source and Node: an unchanged function keeps its cache', async (t) => {
+  const cache = resolve(root, 'dist/lambda/main.cjs.cache')
+  const before = await stat(cache)
+  await run(process.execPath, [resolve(root, 'scripts/build-lambda.mjs')], { cwd: root })
+  t.equal((await stat(cache)).mtimeMs, before.mtimeMs, 'not made again')
+  t.ok(codeCacheMatches(resolve(root, 'dist/lambda/main.cjs')))
 })
 
 t.test('a configured model that fails to load at init is refused by name on the first request, and init still ends', async (t) => {

@@ -58,7 +58,7 @@ t.test('a pruned lockfile keeps the reachable entries at their paths and recompu
 t.test('the image lockfile installs with npm ci: the locked versions, linux x64 binaries only, no install script needed', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'modelpin-image-lock-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
-  await buildLambda({ outfile: join(dir, 'index.mjs') })
+  await buildLambda({ outfile: join(dir, 'index.mjs'), codeCache: false })
   const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
   const lockfile = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8')) as Lockfile
   const repository = JSON.parse(await readFile(resolve(root, 'package-lock.json'), 'utf8')) as Lockfile
@@ -93,11 +93,15 @@ t.test('the Dockerfile pins its base image by digest and installs from the copie
   }
   const copies = instructions.filter((line) => /^COPY\s/i.test(line)).join('\n')
   t.match(copies, /dist\/lambda\/package-lock\.json/, 'copies the lockfile')
+  t.match(copies, /dist\/lambda\/index\.mjs dist\/lambda\/main\.cjs dist\/lambda\/make-code-cache\.mjs/, 'the entry point, the function and the code cache\'s maker')
   const runs = instructions.filter((line) => /^RUN\s/i.test(line)).join('\n')
   t.match(runs, /npm ci --omit=dev\b/, 'npm ci --omit=dev over it')
   t.match(runs, /--ignore-scripts/, 'onnxruntime-node\'s install script (CUDA downloads) never runs')
   t.notMatch(runs, /npm (install|i)\s/, 'never npm install')
   t.notMatch(runs, /--no-package-lock/)
+  const makeCache = instructions.findIndex((line) => /^RUN node make-code-cache\.mjs$/.test(line))
+  t.ok(makeCache > instructions.findIndex((line) => /^COPY .*make-code-cache\.mjs/.test(line)), 'the image makes the code cache under its own Node, after copying the bundle')
+  t.ok(makeCache < instructions.findIndex((line) => /^USER\s/i.test(line)), 'as root, before the function\'s user (which cannot write there)')
   const user = instructions.filter((line) => /^USER\s/i.test(line)).at(-1)
   t.ok(user, 'a USER instruction')
   t.notMatch(user ?? '', /^USER\s+(root|0)(:|\s|$)/, 'not root')

@@ -8,8 +8,9 @@ import { readUrlInWorker, type WorkerRead } from './worker-read.js'
  * The early read: the download of the configuration's pinned model, started by the function's first module
  * (lambda/index.ts) before the function's own bundle is even compiled.
  *
- * A cold start here spends about 250 ms evaluating the bundle (the AWS SDK alone about 200 ms) before the handler's
- * module can start the model's download, and the download (on a worker thread, worker-read.ts) needs none of it. So
+ * A cold start here spent about 250 ms compiling the bundle and evaluating the AWS SDK in it (about 60 ms from V8's
+ * code cache, lambda/code-cache.ts) before the handler's module could start the model's download, and the download
+ * (on a worker thread, worker-read.ts) needs none of it. So
  * this module reads the pin, the credentials and the download settings from the environment, signs the GET itself
  * (src/aws/presign.ts) and starts the worker at once; the loader takes the read over when it asks for the same object
  * (`takeEarlyRead`), checks and verifies it as any read, and a read nobody asked for is dropped when init ends.
