@@ -32,8 +32,7 @@ import {
 } from '@aws-sdk/client-lambda'
 import { pino } from 'pino'
 import { readConfig } from '../lambda/config.js'
-import { createHandler, type Classification } from '../lambda/handler.js'
-import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
+import { createHandler, functionS3Client, type Classification } from '../lambda/handler.js'
 import { DEFAULT_OUTFILE, buildLambda } from '../src/local/lambda-bundle.js'
 import { startLambdaRuntime, type InvocationRecord, type LambdaRuntime } from '../src/local/lambda-runtime/index.js'
 import { startBenchStack } from './lib/local-stack.js'
@@ -71,7 +70,7 @@ export default async function run (): Promise<Figures> {
     const liveConfig = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName, Qualifier: alias.FunctionVersion }))
     const env: Record<string, string> = { ...liveConfig.Environment?.Variables, AWS_REGION: stack.info.credentials.region }
     const { accessKeyId, secretAccessKey } = stack.info.credentials
-    const s3 = createS3Client(s3SettingsFromEnv(env), { accessKeyId, secretAccessKey })
+    const s3 = functionS3Client(env, { accessKeyId, secretAccessKey })
     // Same log level as the environments; the lines go nowhere instead of through the runtime's pipe.
     const logger = pino({ level: env.LOG_LEVEL ?? 'info' }, pino.destination({ dest: '/dev/null', sync: true }))
     const handler = createHandler(readConfig(env), { s3, logger })

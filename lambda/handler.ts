@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { Context } from 'aws-lambda'
 import type { Logger } from 'pino'
+import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import { InferenceError, ModelNotPinnedError } from '../src/inference/errors.js'
 import { ModelCache, type ModelLease } from '../src/inference/model-cache.js'
 import { loadModel, validatePin, type LoaderSettings } from '../src/inference/model-loader.js'
@@ -52,6 +53,14 @@ export interface HandlerDeps {
 }
 
 /** Loader settings from the configuration. */
+/**
+ * The function's S3 client, from its environment (credentials from the environment unless given): middleware resolved
+ * once per command class (s3-client.ts), since nothing adds any to it.
+ */
+export function functionS3Client (env: Record<string, string | undefined>, credentials?: { accessKeyId: string, secretAccessKey: string }): S3Client {
+  return createS3Client(s3SettingsFromEnv(env), credentials, { cacheMiddleware: true })
+}
+
 export function loaderSettings (config: HandlerConfig): LoaderSettings {
   return { session: config.session, read: config.download, fallbackSize: config.image.size, prefault: config.prefault, optimizedGraph: config.optimizedGraph, readThread: config.readThread }
 }

@@ -7,20 +7,19 @@
  * into it, and the entry point waits for it (a CommonJS module has no top-level await).
  */
 import type { Handler } from 'aws-lambda'
-import { createS3Client, s3SettingsFromEnv } from '../src/aws/s3-client.js'
 import { warmUpRuntime } from '../src/inference/classifier.js'
 import { dropEarlyRead, earlyReadStatus } from '../src/inference/early-read.js'
 import { codeCacheStatus } from './code-cache.js'
 import { warmUpPreprocessing } from '../src/inference/preprocess.js'
 import { createLogger } from '../src/logging.js'
 import { readConfig } from './config.js'
-import { createHandler, type FunctionAnswer } from './handler.js'
+import { createHandler, functionS3Client, type FunctionAnswer } from './handler.js'
 
 // When this module's body starts: after the bundle is compiled and the SDK evaluated (the init line reports it).
 const evaluatedAt = Math.round(performance.now())
 const config = readConfig(process.env)
 const logger = createLogger('modelpin-inference')
-const s3 = createS3Client(s3SettingsFromEnv(process.env))
+const s3 = functionS3Client(process.env)
 
 const inference = createHandler(config, { s3, logger })
 export const handler: Handler<unknown, FunctionAnswer> = inference

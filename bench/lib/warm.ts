@@ -11,8 +11,7 @@ import ort from 'onnxruntime-node'
 import type { Logger } from 'pino'
 import { pino } from 'pino'
 import { readConfig } from '../../lambda/config.js'
-import { createHandler, loaderSettings, type Classification } from '../../lambda/handler.js'
-import { createS3Client, s3SettingsFromEnv } from '../../src/aws/s3-client.js'
+import { createHandler, functionS3Client, loaderSettings, type Classification } from '../../lambda/handler.js'
 import { sessionOptions } from '../../src/inference/classifier.js'
 import { ModelCache } from '../../src/inference/model-cache.js'
 import { loadModel } from '../../src/inference/model-loader.js'
@@ -23,7 +22,7 @@ interface WarmJob { pairs: number, image: { bucket: string, key: string, version
 async function main (): Promise<void> {
   const job = JSON.parse(process.env.BENCH_WARM ?? '{}') as WarmJob
   const config = readConfig(process.env)
-  const s3 = createS3Client(s3SettingsFromEnv(process.env))
+  const s3 = functionS3Client(process.env)
   // The cache the handler would make for itself, passed in so that the bare runs use the very same session:
   // two sessions of one model can differ by several per cent, which would be noise in the ratio.
   const cache = new ModelCache<Logger>({ maxBytes: config.cacheMaxBytes, load: async (pin) => await loadModel(s3, pin, loaderSettings(config)) })

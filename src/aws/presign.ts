@@ -80,7 +80,23 @@ export function presignGetObject (input: PresignInput): string {
   // URL.host leaves out a default port, as Node's HTTP client does in the Host header it sends
   const canonicalRequest = ['GET', path, canonicalQuery, `host:${origin.host}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n')
   const stringToSign = ['AWS4-HMAC-SHA256', stamp, scope, sha256(canonicalRequest)].join('\n')
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day), region), 's3'), 'aws4_request')
+  const signingKey = signingKeyFor(credentials.secretAccessKey, day, region)
   const signature = createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest('hex')
   return `${origin.protocol}//${origin.host}${path}?${canonicalQuery}&X-Amz-Signature=${signature}`
+}
+
+// The signing key depends only on the secret, the day and the region: derived once per day rather than with four
+// HMACs per URL (the function presigns the GET of every request's image, direct-get.ts).
+const signingKeys = new Map<string, Buffer>()
+
+function signingKeyFor (secretAccessKey: string, day: string, region: string): Buffer {
+  const id = `${day}\n${region}\n${secretAccessKey}`
+  let key = signingKeys.get(id)
+  if (key === undefined) {
+    key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, day), region), 's3'), 'aws4_request')
+    // Rotated credentials and new days add keys: keep only the latest few.
+    if (signingKeys.size >= 8) signingKeys.clear()
+    signingKeys.set(id, key)
+  }
+  return key
 }

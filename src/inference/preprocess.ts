@@ -1,5 +1,6 @@
 import type { default as Sharp, Metadata, SharpOptions } from 'sharp'
 import { ImageTooLargeError, ImageTooSmallError, InvalidImageError } from './errors.js'
+import { jpegHeader } from './image-header.js'
 
 /**
  * Largest image accepted, in pixels: 50 MP, the largest common camera sensor (Canon EOS 5DS, 8688x5792 = 50.3 MP).
@@ -81,11 +82,14 @@ export async function preprocessImage (bytes: Uint8Array, spec: PreprocessSpec =
   }
   const sharp = await loadSharp()
   const options: SharpOptions = { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'warning' }
-  let meta: Metadata
-  try {
-    meta = await sharp(bytes, options).metadata()
-  } catch (error) {
-    throw imageError(error)
+  // A JPEG's header is read here (image-header.ts); any other image's by sharp.
+  let meta: Pick<Metadata, 'width' | 'height' | 'orientation'> | undefined = jpegHeader(bytes)
+  if (meta === undefined) {
+    try {
+      meta = await sharp(bytes, options).metadata()
+    } catch (error) {
+      throw imageError(error)
+    }
   }
   // Orientations 5-8 swap width and height.
   const swap = (meta.orientation ?? 1) >= 5
@@ -126,20 +130,30 @@ export async function preprocessImage (bytes: Uint8Array, spec: PreprocessSpec =
   return toNchw(pixels, spec)
 }
 
-/** HWC uint8 RGB -> NCHW float32 normalised, in one pass with per-channel scale and offset. */
+/** HWC uint8 RGB -> NCHW float32 normalised, in one pass through a table per channel (pixel value -> input value). */
 function toNchw (pixels: Buffer, spec: PreprocessSpec): Float32Array {
   const plane = spec.size * spec.size
   const out = new Float32Array(3 * plane)
-  const scale = spec.std.map((s) => 1 / (255 * s))
-  const offset = spec.mean.map((m, c) => -m / spec.std[c]!)
-  const [s0, s1, s2] = scale as [number, number, number]
-  const [o0, o1, o2] = offset as [number, number, number]
+  const [t0, t1, t2] = normalisationTables(spec)
   for (let i = 0, p = 0; i < plane; i++, p += 3) {
-    out[i] = pixels[p]! * s0 + o0
-    out[plane + i] = pixels[p + 1]! * s1 + o1
-    out[2 * plane + i] = pixels[p + 2]! * s2 + o2
+    out[i] = t0[pixels[p]!]!
+    out[plane + i] = t1[pixels[p + 1]!]!
+    out[2 * plane + i] = t2[pixels[p + 2]!]!
   }
   return out
+}
+
+const tables = new WeakMap<PreprocessSpec, [Float32Array, Float32Array, Float32Array]>()
+
+/** (value / 255 - mean) / std for each of the 256 values of each channel, computed in float64 as before, once per spec. */
+function normalisationTables (spec: PreprocessSpec): [Float32Array, Float32Array, Float32Array] {
+  let made = tables.get(spec)
+  if (made === undefined) {
+    const table = (c: 0 | 1 | 2): Float32Array => Float32Array.from({ length: 256 }, (_, v) => v * (1 / (255 * spec.std[c])) + -spec.mean[c] / spec.std[c])
+    made = [table(0), table(1), table(2)]
+    tables.set(spec, made)
+  }
+  return made
 }
 
 function imageError (error: unknown): Error {

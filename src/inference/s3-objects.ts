@@ -4,6 +4,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { GetObjectCommand, HeadObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3'
 import { classifyS3Error, httpStatusOf, isNotFound } from '../aws/s3-errors.js'
 import { DEFAULT_PARALLEL_READ as READ_DEFAULTS } from './read-settings.js'
+import { directGet, directGetTarget, responseFields } from './direct-get.js'
 import { readUrlInWorker } from './worker-read.js'
 import { AccessDeniedError, ImageTooLargeError, InferenceError, VersionNotFoundError } from './errors.js'
 
@@ -111,11 +112,11 @@ async function readParts (s3: S3Client, ref: ObjectRef, options: ParallelReadOpt
       for (let start = starts.shift(); start !== undefined; start = starts.shift()) {
         const end = Math.min(start + options.partBytes, total)
         const part = await get(`bytes=${start}-${end - 1}`)
-        await copyBody(part, bytes, start, end, ref, (upTo) => arrived(start, upTo))
+        await copyBody(part.Body as Readable, bytes, start, end, ref, (upTo) => arrived(start, upTo))
       }
     }
     await Promise.all([
-      copyBody(first, bytes, 0, firstEnd, ref, (upTo) => arrived(0, upTo)),
+      copyBody(first.Body as Readable, bytes, 0, firstEnd, ref, (upTo) => arrived(0, upTo)),
       ...Array.from({ length: Math.min(options.concurrency, starts.length) }, worker),
     ])
     if (hashedTo !== total) throw new Error(`${describeObject(ref)}: hashed ${hashedTo} of ${total} bytes`)
@@ -157,9 +158,8 @@ function totalSize (response: GetObjectCommandOutput): number {
  * far the bytes have arrived after each chunk.
  */
 async function copyBody (
-  response: GetObjectCommandOutput, target: Buffer, start: number, end: number, ref: ObjectRef, onData?: (upTo: number) => void
+  body: Readable, target: Buffer, start: number, end: number, ref: ObjectRef, onData?: (upTo: number) => void
 ): Promise<void> {
-  const body = response.Body as Readable
   let offset = start
   // 'data' events rather than `for await`: a 100 MB body is 1,500 chunks, and the async iterator's promise per
   // chunk costs tens of milliseconds of the main thread while the download competes with S3 for the CPU.
@@ -189,36 +189,48 @@ export interface ObjectBytes {
   metadata: Record<string, string>
 }
 
-/** Reads a small object (an input image) in one GET, refusing it before the body is read when over `maxBytes`. */
+/**
+ * Reads a small object (an input image) in one GET, refusing it before the body is read when over `maxBytes`. The GET
+ * goes out directly (direct-get.ts: about 1.3 ms less per request than the SDK's GetObject here), or through the
+ * client when its settings are beyond what the direct GET signs for.
+ */
 export async function readObject (s3: S3Client, ref: ObjectRef, maxBytes: number): Promise<ObjectBytes> {
   try {
-    const response = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }))
-    const body = response.Body as Readable
-    const tooLarge = (size: number): Error => {
-      body.destroy()
-      return new ImageTooLargeError(`${describeObject(ref)} is ${size} bytes; the limit is ${maxBytes}`)
+    const target = await directGetTarget(s3)
+    if (target === undefined) {
+      const response = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }))
+      const bytes = await readSmallBody(response.Body as Readable, response.ContentLength, ref, maxBytes)
+      return { bytes, versionId: response.VersionId, metadata: response.Metadata ?? {} }
     }
-    const size = response.ContentLength
-    let bytes: Buffer
-    if (size !== undefined) {
-      if (size > maxBytes) throw tooLarge(size)
-      bytes = Buffer.allocUnsafe(size)
-      await copyBody(response, bytes, 0, size, ref)
-    } else {
-      // No Content-Length (a gateway that streams): count while reading.
-      const chunks: Buffer[] = []
-      let total = 0
-      for await (const chunk of body) {
-        total += (chunk as Buffer).byteLength
-        if (total > maxBytes) throw tooLarge(total)
-        chunks.push(chunk as Buffer)
-      }
-      bytes = Buffer.concat(chunks, total)
-    }
-    return { bytes, versionId: response.VersionId, metadata: response.Metadata ?? {} }
+    const response = await directGet(target, ref)
+    const { versionId, metadata, contentLength } = responseFields(response)
+    return { bytes: await readSmallBody(response, contentLength, ref, maxBytes), versionId, metadata }
   } catch (error) {
     throw translateS3Error(error, ref)
   }
+}
+
+/** A body of at most `maxBytes` into one buffer: sized from Content-Length when there is one, counted otherwise. */
+async function readSmallBody (body: Readable, size: number | undefined, ref: ObjectRef, maxBytes: number): Promise<Buffer> {
+  const tooLarge = (bytes: number): Error => {
+    body.destroy()
+    return new ImageTooLargeError(`${describeObject(ref)} is ${bytes} bytes; the limit is ${maxBytes}`)
+  }
+  if (size !== undefined) {
+    if (size > maxBytes) throw tooLarge(size)
+    const bytes = Buffer.allocUnsafe(size)
+    await copyBody(body, bytes, 0, size, ref)
+    return bytes
+  }
+  // No Content-Length (a gateway that streams): count while reading.
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of body) {
+    total += (chunk as Buffer).byteLength
+    if (total > maxBytes) throw tooLarge(total)
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks, total)
 }
 
 /** The VersionId of the latest version of a key (development only: MODEL_ALLOW_LATEST). `null` when unversioned. */

@@ -147,13 +147,13 @@ main().catch((error) => {
 })
 `
 
-/** An error as the S3 client would have thrown it, for the caller's classification (s3-errors.ts). */
-export class WorkerReadError extends Error {
+/** S3's refusal of a GET made without the SDK, shaped as the SDK would have thrown it, for the caller's classification (s3-errors.ts). */
+export class S3RefusalError extends Error {
   readonly $metadata: { httpStatusCode: number | undefined }
   readonly Code: string | undefined
   constructor (message: string, status: number | undefined, code: string | undefined) {
     super(message)
-    this.name = code ?? 'WorkerReadError'
+    this.name = code ?? 'S3RefusalError'
     this.Code = code
     this.$metadata = { httpStatusCode: status }
   }
@@ -180,7 +180,7 @@ export interface WorkerReadOptions {
 
 /**
  * Reads the object a presigned GET `url` names on a worker thread, in ranged GETs hashed in order as they arrive. S3's
- * refusals reject with a WorkerReadError shaped as the SDK's errors; `describe` names the object in other failures.
+ * refusals reject with a S3RefusalError shaped as the SDK's errors; `describe` names the object in other failures.
  */
 export async function readUrlInWorker (url: string, describe: string, options: WorkerReadOptions): Promise<WorkerRead> {
   options.signal?.throwIfAborted()
@@ -215,7 +215,7 @@ export async function readUrlInWorker (url: string, describe: string, options: W
             const versionId = header(head?.headers['x-amz-version-id'])
             resolve({ bytes: Buffer.from(message.buffer), sha256: message.sha256, versionId, metadata: userMetadata(head?.headers ?? {}) })
           } else {
-            stop(new WorkerReadError(message.message, message.status, message.code))
+            stop(new S3RefusalError(message.message, message.status, message.code))
           }
         } catch (error) {
           stop(error)
@@ -227,12 +227,12 @@ export async function readUrlInWorker (url: string, describe: string, options: W
   }
 }
 
-function header (value: string | string[] | undefined): string | undefined {
+export function header (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
 /** `x-amz-meta-*` headers without the prefix, as the SDK's `Metadata` (Node lowercases header names). */
-function userMetadata (headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function userMetadata (headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const metadata: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
     const text = header(value)
