@@ -6,6 +6,9 @@
  *   created with the same session options, on a ready tensor, in the same process. Interleaved, medians.
  * - `warm_unaccounted_ms`: per call, the handler's time minus its own image, preprocess and inference timings
  *   (median); `warm_inference_over_bare`: the handler's inference timing / the bare run (medians).
+ * - `warm_floor_ms`: the least any handler does per request, measured in the same rotation (bench/lib/warm.ts): the
+ *   bare run, one plain GET of the image from a URL signed beforehand, sharp's crop and resize of it;
+ *   `warm_floor_ratio` = it / the bare run, `warm_over_floor` = the handler / it.
  * - `cold_load_ratio_vs_naive`: time to a loaded, verified model (weights + labels, sha256 checked) with
  *   src/inference's loader over the naive path (one GetObject to a temporary file, read, verify, create the session,
  *   then fetch and verify the labels), each in a fresh process, alternating, medians. Same session options.
@@ -45,7 +48,7 @@ type Figures = Record<string, number | string>
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 const run = promisify(execFile)
-/** Interleaved pairs (handler, bare run) for the warm ratio: about 4 s. */
+/** Interleaved rounds (handler, bare run, floor) for the warm ratio: about 6 s. */
 const WARM_PAIRS = 60
 /** Fresh processes per loader for the cold ratio: 1-3 s each. */
 const COLD_TRIALS = 6
@@ -120,7 +123,7 @@ export default async function runBenchmark (): Promise<Figures> {
     const baseline = ws.bare!
     log(`warm: handler ${round(median(warm), 1)} ms (image ${round(median(ws.imageMs!), 2)}, preprocess ` +
       `${round(median(ws.preprocessMs!), 2)}, inference ${round(median(ws.inferenceMs!), 2)}, unaccounted ` +
-      `${round(median(ws.unaccountedMs!), 2)}), bare run ${round(median(baseline), 1)} ms`)
+      `${round(median(ws.unaccountedMs!), 2)}), bare run ${round(median(baseline), 1)} ms, floor ${round(median(ws.floor!), 1)} ms`)
 
     // Cold: fresh processes, rotating the loaders so that drifting load on the machine hits each alike. The
     // product reads as the configuration decides (one GET against radosgw); the ranged variant is the same loader
@@ -168,6 +171,9 @@ export default async function runBenchmark (): Promise<Figures> {
       warm_overhead_ratio: median(warm) / median(baseline),
       warm_unaccounted_ms: median(ws.unaccountedMs!),
       warm_inference_over_bare: median(ws.inferenceMs!) / median(baseline),
+      warm_floor_ms: median(ws.floor!),
+      warm_floor_ratio: median(ws.floor!) / median(baseline),
+      warm_over_floor: median(warm) / median(ws.floor!),
       cold_load_ratio_vs_naive: coldMedian('product', 'totalMs') / coldMedian('naive', 'totalMs'),
       peak_rss_mb_one_model: one.maxRssMb,
       peak_rss_mb_two_models: two.maxRssMb,
