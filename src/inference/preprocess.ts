@@ -143,17 +143,18 @@ function toNchw (pixels: Buffer, spec: PreprocessSpec): Float32Array {
   return out
 }
 
-const tables = new WeakMap<PreprocessSpec, [Float32Array, Float32Array, Float32Array]>()
+type Tables = [Float32Array, Float32Array, Float32Array]
+// The last spec's tables: a function serves one model's spec, which its handler builds anew for every request.
+let lastTables: { mean: readonly number[], std: readonly number[], tables: Tables } | undefined
 
-/** (value / 255 - mean) / std for each of the 256 values of each channel, computed in float64 as before, once per spec. */
-function normalisationTables (spec: PreprocessSpec): [Float32Array, Float32Array, Float32Array] {
-  let made = tables.get(spec)
-  if (made === undefined) {
+/** (value / 255 - mean) / std for each of the 256 values of each channel, computed in float64 as before. */
+function normalisationTables (spec: PreprocessSpec): Tables {
+  const same = (a: readonly number[], b: readonly number[]): boolean => a[0] === b[0] && a[1] === b[1] && a[2] === b[2]
+  if (lastTables === undefined || !same(lastTables.mean, spec.mean) || !same(lastTables.std, spec.std)) {
     const table = (c: 0 | 1 | 2): Float32Array => Float32Array.from({ length: 256 }, (_, v) => v * (1 / (255 * spec.std[c])) + -spec.mean[c] / spec.std[c])
-    made = [table(0), table(1), table(2)]
-    tables.set(spec, made)
+    lastTables = { mean: [...spec.mean], std: [...spec.std], tables: [table(0), table(1), table(2)] }
   }
-  return made
+  return lastTables.tables
 }
 
 function imageError (error: unknown): Error {
