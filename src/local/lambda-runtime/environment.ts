@@ -1,5 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readdirSync } from 'node:fs'
+import { getPriority, setPriority } from 'node:os'
 import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -61,6 +63,33 @@ type ChildMessage =
   | { type: 'result', requestId: string, payload: string, maxRssKb?: number }
   | { type: 'error', requestId: string, error: FunctionErrorPayload, maxRssKb?: number }
   | { type: 'fatal', requestId?: string, error: FunctionErrorPayload }
+
+/**
+ * The CPU priority (nice) of an environment's process during its init phase. On AWS every execution environment is a
+ * machine of its own, so one environment's init never takes the CPU from another's invocations; here they share the
+ * cores. A new version's first init (a promotion's warm-up: the model's download, an ONNX Runtime session optimised
+ * from the weights, the derived graph's save and upload, about 0.5 s of CPU) then slowed the invocations that the
+ * environment serving `live` answered meanwhile. The init runs at nice 10, and its threads go back to 0 once it ends
+ * (threads that chose a priority of their own keep it). Restoring a priority takes root (or CAP_SYS_NICE): without
+ * it the environment stays at nice 10, as every other environment of this runtime does.
+ */
+const INIT_NICE = 10
+
+/** Sets every thread of `pid` that is at `from` to `to` (Linux addresses each thread by its id); best effort. */
+function renice (pid: number, from: number | undefined, to: number): void {
+  try {
+    const threads = process.platform === 'linux' ? readdirSync(`/proc/${pid}/task`).map(Number) : [pid]
+    for (const tid of threads) {
+      try {
+        if (from === undefined || getPriority(tid) === from) setPriority(tid, to)
+      } catch {
+        // the thread ended, or no privilege to raise a priority: it keeps the one it has
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+}
 
 interface PendingInvocation {
   requestId: string
@@ -124,6 +153,8 @@ export class ExecutionEnvironment {
         _HANDLER: configuration.handler,
       },
     })
+    // Threads the process starts inherit it (see INIT_NICE).
+    if (this.child.pid !== undefined) renice(this.child.pid, undefined, INIT_NICE)
     this.child.on('message', (message: ChildMessage) => this.onMessage(message))
     this.child.on('error', (error) => this.logger.error({ err: error }, 'execution environment process error'))
     this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => {
@@ -257,6 +288,7 @@ export class ExecutionEnvironment {
     if (init === undefined) return
     this.init = undefined
     clearTimeout(init.timer)
+    if (outcome.ok && this.child.pid !== undefined) renice(this.child.pid, INIT_NICE, 0)
     init.resolve(outcome)
   }
 
