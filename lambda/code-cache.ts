@@ -48,11 +48,21 @@ export function codeCacheHeader (source: string | Buffer): string {
   return `${MAGIC} ${createHash('sha256').update(source).digest('hex')} ${process.version}\n`
 }
 
+/** V8's data from the cache beside `file` when it starts with `header`; 'stale' when it starts otherwise; none: undefined. */
+function cachedData (file: string, header: string): Buffer | 'stale' | undefined {
+  let cache: Buffer
+  try {
+    cache = readFileSync(codeCachePath(file))
+  } catch {
+    return undefined
+  }
+  return cache.subarray(0, header.length).toString('latin1') === header ? cache.subarray(header.length) : 'stale'
+}
+
 /** Whether the cache beside `file` was made from exactly this file under the running Node. */
 export function codeCacheMatches (file: string): boolean {
   try {
-    const header = codeCacheHeader(readFileSync(file))
-    return readFileSync(codeCachePath(file)).subarray(0, header.length).toString('latin1') === header
+    return cachedData(file, codeCacheHeader(readFileSync(file))) instanceof Buffer
   } catch {
     return false
   }
@@ -66,26 +76,18 @@ export function requireWithCodeCache<T> (file: string, options: { ignoreCache?: 
   const started = performance.now()
   const source = readFileSync(file, 'utf8')
   const header = codeCacheHeader(source)
-  let cachedData: Buffer | undefined
-  let status: CodeCacheStatus = 'absent'
-  if (options.ignoreCache !== true) {
-    try {
-      const cache = readFileSync(codeCachePath(file))
-      if (cache.subarray(0, header.length).toString('latin1') === header) cachedData = cache.subarray(header.length)
-      else status = 'stale'
-    } catch {
-      // no cache: compiled from source
-    }
-  }
+  const found = options.ignoreCache === true ? undefined : cachedData(file, header)
+  const data = found instanceof Buffer ? found : undefined
   // Node's own CommonJS wrapper; the bundle has no dynamic import() (the build turns them into require), so the
   // script needs no module loader of its own.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: file, cachedData })
-  if (cachedData !== undefined) status = script.cachedDataRejected === true ? 'rejected' : 'used'
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, { filename: file, cachedData: data })
+  const status: CodeCacheStatus = data === undefined ? (found === 'stale' ? 'stale' : 'absent') : script.cachedDataRejected === true ? 'rejected' : 'used'
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void
   const module = { exports: {} as unknown }
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file))
-  setStatus({ status, loadMs: Math.round(performance.now() - started) })
-  return { exports: module.exports as T, status, loadMs: performance.now() - started, script, header }
+  const loadMs = performance.now() - started
+  setStatus({ status, loadMs: Math.round(loadMs) })
+  return { exports: module.exports as T, status, loadMs, script, header }
 }
 
 /**

@@ -52,7 +52,6 @@ export interface HandlerDeps {
   environmentId?: string
 }
 
-/** Loader settings from the configuration. */
 /**
  * The function's S3 client, from its environment (credentials from the environment unless given): middleware resolved
  * once per command class (s3-client.ts), since nothing adds any to it.
@@ -61,6 +60,7 @@ export function functionS3Client (env: Record<string, string | undefined>, crede
   return createS3Client(s3SettingsFromEnv(env), credentials, { cacheMiddleware: true })
 }
 
+/** Loader settings from the configuration. */
 export function loaderSettings (config: HandlerConfig): LoaderSettings {
   return { session: config.session, read: config.download, fallbackSize: config.image.size, prefault: config.prefault, optimizedGraph: config.optimizedGraph, readThread: config.readThread }
 }

@@ -37,6 +37,18 @@ async function invoke (env: Record<string, string>, events: unknown[], entry = b
   return { results, stdout }
 }
 
+/** The pino JSON lines a run printed. */
+function logLines (stdout: string): any[] {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+}
+
+/** One cold start of `entry` answering `event`: its init and model-load log lines and its answer. */
+async function coldStart (env: Record<string, string>, event: unknown, entry = bundle): Promise<{ init: any, load: any, answer: any }> {
+  const { results, stdout } = await invoke(env, [event], entry)
+  const logs = logLines(stdout)
+  return { init: logs.find((l) => l.msg === 'inference function initialised'), load: logs.find((l) => l.msg === 'model loaded'), answer: results[0] }
+}
+
 t.before(async () => {
   await run(process.execPath, [resolve(root, 'scripts/build-lambda.mjs')], { cwd: root })
 })
@@ -71,7 +83,7 @@ t.test('the bundle, in its own process, classifies a direct event with the confi
   t.equal(second.environment.id, first.environment.id)
   t.equal(second.model.release, null, 'a pin from the event names no release')
   t.same(third, { errorType: 'UnknownEventError', errorMessage: third.errorMessage })
-  const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+  const logs = logLines(stdout)
   t.ok(logs.some((l) => l.msg === 'inference function initialised' && l.name === 'modelpin-inference'), 'pino JSON lines from module scope')
   t.ok(logs.filter((l) => l.msg === 'classified').every((l) => typeof l.requestId === 'string' && typeof l.weightsVersionId === 'string'))
   const initLoad = logs.findIndex((l) => l.msg === 'model loaded' && l.phase === 'init' && l.weightsVersionId === model.weights[1])
@@ -85,16 +97,11 @@ t.test('the entry point starts the download before the function loads; the first
   const model = await uploadTinyModel(s3, bucket)
   const image = { base64: (await colourPhoto('red')).toString('base64') }
   const env = { ...pinToEnvironment(pinOf(model, 1, 2)), OUTPUT_BUCKET: bucket }
-  const coldStart = async (): Promise<{ init: any, load: any, answer: any }> => {
-    const { results, stdout } = await invoke(env, [{ image }])
-    const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
-    return { init: logs.find((l) => l.msg === 'inference function initialised'), load: logs.find((l) => l.msg === 'model loaded'), answer: results[0] }
-  }
-  const first = await coldStart()
+  const first = await coldStart(env, { image })
   t.match(first.init.earlyRead, { status: /^reading s3:\/\/.*\/modelpin-optimized\/.*\.ort$/, unused: false }, 'the entry point started reading the graph')
   t.equal(first.load.graph.source, 'weights', 'there was none yet: the weights')
   t.match(first.load.graph.note, /does not exist; wrote s3:/)
-  const second = await coldStart()
+  const second = await coldStart(env, { image })
   t.equal(second.load.graph.source, 'optimized-graph', 'the next cold start loads the graph the first one wrote')
   t.ok(second.init.earlyRead.at <= second.init.functionEvaluatedAt,
     `the read started (${second.init.earlyRead.at} ms into the process) before the function's module ran (${second.init.functionEvaluatedAt} ms)`)
@@ -113,34 +120,30 @@ t.test('a code cache made for another source or refused by V8 only costs the com
   const dir = await mkdtemp(join(root, 'dist/.code-cache-test-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   for (const file of ['index.mjs', 'main.cjs', 'main.cjs.cache']) await copyFile(resolve(root, 'dist/lambda', file), join(dir, file))
+  const copy = join(dir, 'index.mjs')
   const cache = await readFile(join(dir, 'main.cjs.cache'))
   const header = cache.subarray(0, cache.indexOf(10) + 1)
   t.match(header.toString('latin1'), new RegExp(`^modelpin-code-cache [0-9a-f]{64} ${process.version}\n$`), 'the cache names its source\'s sha256 and Node\'s version')
 
-  const coldStart = async (): Promise<{ init: any, answer: any }> => {
-    const { results, stdout } = await invoke(env, [{ image }], join(dir, 'index.mjs'))
-    const init = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.msg === 'inference function initialised')
-    return { init, answer: results[0] }
-  }
   const expected = expectedLabel(2, 2, 'green')
-  const used = await coldStart()
+  const used = await coldStart(env, { image }, copy)
   t.equal(used.init.codeCache.status, 'used')
   t.equal(used.answer.predictions[0].label, expected)
 
   // The header of another source: not handed to V8 at all.
   await writeFile(join(dir, 'main.cjs.cache'), Buffer.concat([Buffer.from(header.toString('latin1').replace(/[0-9a-f]{64}/, '0'.repeat(64)), 'latin1'), cache.subarray(header.length)]))
-  const stale = await coldStart()
+  const stale = await coldStart(env, { image }, copy)
   t.equal(stale.init.codeCache.status, 'stale')
   t.equal(stale.answer.predictions[0].label, expected)
 
   // The right header over V8 data made for another script: V8 checks it and refuses it.
   await writeFile(join(dir, 'main.cjs.cache'), Buffer.concat([header, new Script('"another script"').createCachedData()]))
-  const rejected = await coldStart()
+  const rejected = await coldStart(env, { image }, copy)
   t.equal(rejected.init.codeCache.status, 'rejected')
   t.equal(rejected.answer.predictions[0].label, expected)
 
   await rm(join(dir, 'main.cjs.cache'))
-  const absent = await coldStart()
+  const absent = await coldStart(env, { image }, copy)
   t.equal(absent.init.codeCache.status, 'absent')
   t.equal(absent.answer.predictions[0].label, expected)
 })
@@ -160,7 +163,7 @@ t.test('a configured model that fails to load at init is refused by name on the 
   const image = { base64: (await colourPhoto('blue')).toString('base64') }
   const pin = { ...pinOf(model, 1, 1), weightsSha256: 'f'.repeat(64) }
   const { results, stdout } = await invoke({ ...pinToEnvironment(pin), OUTPUT_BUCKET: bucket }, [{ image }])
-  const logs = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+  const logs = logLines(stdout)
   t.ok(logs.some((l) => l.msg.startsWith('preloading the configured model failed') && l.code === 'checksum_mismatch'), 'the failed preload is logged')
   t.match(results, [{ errorType: 'ChecksumMismatchError', errorMessage: /sha256/ }], 'the request loads again and throws the named error')
 })

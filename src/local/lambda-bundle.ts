@@ -123,10 +123,9 @@ async function bundle (entry: string, outfile: string, options: {
     plugins: options.plugins ?? [],
     mainFields: ['module', 'main'],
     banner: { js: lines.join('\n') },
-    // CommonJS: import() of the externals becomes require(), and import.meta.url the file's URL
-    ...(options.format === 'cjs'
-      ? { supported: { 'dynamic-import': false }, define: { ...options.define, 'import.meta.url': '__import_meta_url' } }
-      : { define: options.define }),
+    // CommonJS: import() of the externals becomes require(), and import.meta.url the file's URL (the banner's)
+    supported: options.format === 'cjs' ? { 'dynamic-import': false } : {},
+    define: options.format === 'cjs' ? { ...options.define, 'import.meta.url': '__import_meta_url' } : options.define,
   })
   await rename(temporary, outfile)
   return Object.values(result.metafile?.outputs ?? {})[0]?.bytes ?? 0
